@@ -1,1 +1,21 @@
-//! placeholder
+//! Takt's pure logic. No I/O beyond reading contract files on request.
+//!
+//! - [`registry`]: loads built-in and deployment contracts, compiles their
+//!   JSON Schemas once, and finds the schema for a message.
+//! - [`validate`]: checks a whole message (envelope + `data`) and reports every
+//!   violation as a JSON pointer, the rule broken and a sentence.
+//! - [`compat`]: compares two versions of a contract under BACKWARD / FORWARD
+//!   / FULL (and transitive) modes, explaining every break.
+//! - [`units`]: exact unit conversion with material-specific factors.
+//! - [`lint`]: style and completeness rules for a contracts directory.
+//! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
+
+pub mod asyncapi;
+pub mod compat;
+mod error;
+pub mod lint;
+pub mod registry;
+pub mod units;
+pub mod validate;
+
+pub use error::{Error, Result};
