@@ -129,3 +129,6 @@ impl Registry {
         &self.envelope.schema
     }
 }
+
+#[cfg(test)]
+mod tests;
