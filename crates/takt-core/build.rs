@@ -12,7 +12,10 @@ fn collect(dir: &Path, root: &Path, out: &mut Vec<(String, PathBuf)>) -> io::Res
         let path = entry.path();
         if path.is_dir() {
             collect(&path, root, out)?;
-        } else if matches!(path.extension().and_then(|e| e.to_str()), Some("json" | "toml")) {
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("json" | "toml")
+        ) {
             let relative = path.strip_prefix(root).map_err(io::Error::other)?;
             let relative = relative.to_string_lossy().replace('\\', "/");
             out.push((relative, path.canonicalize()?));
@@ -30,8 +33,12 @@ fn main() -> io::Result<()> {
     let mut code = String::from("/// Built-in contract files: (path under contracts/, text).\n");
     code.push_str("pub(crate) static BUILTIN_FILES: &[(&str, &str)] = &[\n");
     for (relative, absolute) in files {
-        writeln!(code, "    ({relative:?}, include_str!({:?})),", absolute.display().to_string())
-            .map_err(io::Error::other)?;
+        writeln!(
+            code,
+            "    ({relative:?}, include_str!({:?})),",
+            absolute.display().to_string()
+        )
+        .map_err(io::Error::other)?;
     }
     code.push_str("];\n");
     let out = PathBuf::from(env::var("OUT_DIR").map_err(io::Error::other)?);

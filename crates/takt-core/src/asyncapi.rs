@@ -22,7 +22,10 @@ pub fn document(registry: &Registry, version: &str) -> Value {
     let mut operations = Map::new();
     let mut messages = Map::new();
     let mut schemas = Map::new();
-    schemas.insert(ENVELOPE_KEY.to_owned(), strip_ids(registry.envelope_schema(), ENVELOPE_KEY));
+    schemas.insert(
+        ENVELOPE_KEY.to_owned(),
+        strip_ids(registry.envelope_schema(), ENVELOPE_KEY),
+    );
     for contract in registry.contracts() {
         let channel = contract.contract_type().as_str().to_owned();
         let mut refs = Map::new();
@@ -30,15 +33,21 @@ pub fn document(registry: &Registry, version: &str) -> Value {
             let key = message_key(v);
             schemas.insert(key.clone(), strip_ids(&v.schema, &key));
             messages.insert(key.clone(), message(v, &key));
-            refs.insert(key.clone(), json!({"$ref": format!("#/components/messages/{key}")}));
+            refs.insert(
+                key.clone(),
+                json!({"$ref": format!("#/components/messages/{key}")}),
+            );
         }
         let latest = contract.latest();
-        channels.insert(channel.clone(), json!({
-            "address": channel,
-            "title": latest.meta.title,
-            "description": latest.meta.description,
-            "messages": refs,
-        }));
+        channels.insert(
+            channel.clone(),
+            json!({
+                "address": channel,
+                "title": latest.meta.title,
+                "description": latest.meta.description,
+                "messages": refs,
+            }),
+        );
         add_operations(&mut operations, contract, &refs);
     }
     json!({
@@ -88,7 +97,11 @@ fn message(version: &ContractVersion, key: &str) -> Value {
     })
 }
 
-fn add_operations(operations: &mut Map<String, Value>, contract: &Contract, refs: &Map<String, Value>) {
+fn add_operations(
+    operations: &mut Map<String, Value>,
+    contract: &Contract,
+    refs: &Map<String, Value>,
+) {
     let name = contract.contract_type().as_str();
     let channel = json!({"$ref": format!("#/channels/{name}")});
     let messages: Vec<Value> = refs
@@ -96,12 +109,15 @@ fn add_operations(operations: &mut Map<String, Value>, contract: &Contract, refs
         .map(|key| json!({"$ref": format!("#/channels/{name}/messages/{key}")}))
         .collect();
     let pattern = contract.latest().meta.pattern;
-    operations.insert(format!("receive.{name}"), json!({
-        "action": "receive",
-        "channel": channel,
-        "summary": format!("A producer sends {name} to the hub."),
-        "messages": messages,
-    }));
+    operations.insert(
+        format!("receive.{name}"),
+        json!({
+            "action": "receive",
+            "channel": channel,
+            "summary": format!("A producer sends {name} to the hub."),
+            "messages": messages,
+        }),
+    );
     if pattern != Pattern::Query {
         operations.insert(format!("send.{name}"), json!({
             "action": "send",
@@ -148,14 +164,33 @@ mod tests {
     fn one_channel_per_type_and_one_message_per_version() {
         let registry = Registry::builtin().unwrap();
         let doc = document(&registry, "0.1.0");
-        assert_eq!(doc["channels"].as_object().unwrap().len(), registry.contracts().count());
+        assert_eq!(
+            doc["channels"].as_object().unwrap().len(),
+            registry.contracts().count()
+        );
         let consumed = &doc["channels"]["mfg.material.consumed.v1"]["messages"];
-        assert_eq!(consumed.as_object().unwrap().keys().collect::<Vec<_>>(), ["mfg.material.consumed.v1-1.0", "mfg.material.consumed.v1-1.1"]);
+        assert_eq!(
+            consumed.as_object().unwrap().keys().collect::<Vec<_>>(),
+            [
+                "mfg.material.consumed.v1-1.0",
+                "mfg.material.consumed.v1-1.1"
+            ]
+        );
         let schema = &doc["components"]["schemas"]["mfg.material.consumed.v1-1.1"];
-        assert_eq!(schema["properties"]["qty"]["$ref"], "#/components/schemas/mfg.material.consumed.v1-1.1/definitions/quantity");
+        assert_eq!(
+            schema["properties"]["qty"]["$ref"],
+            "#/components/schemas/mfg.material.consumed.v1-1.1/definitions/quantity"
+        );
         assert!(schema.get("$id").is_none());
-        assert!(doc["operations"].get("send.mfg.inventory.availability.query.v1").is_none());
-        assert_eq!(doc["operations"]["receive.mfg.inventory.availability.query.v1"]["action"], "receive");
+        assert!(
+            doc["operations"]
+                .get("send.mfg.inventory.availability.query.v1")
+                .is_none()
+        );
+        assert_eq!(
+            doc["operations"]["receive.mfg.inventory.availability.query.v1"]["action"],
+            "receive"
+        );
     }
 
     #[test]
@@ -165,10 +200,19 @@ mod tests {
         for contract in registry.contracts() {
             for example in contract.examples().iter().filter(|e| e.is_valid_example()) {
                 let message: Value = serde_json::from_str(&example.text).unwrap();
-                let id = message["dataschema"].as_str().unwrap().rsplit(':').next().unwrap().to_owned();
+                let id = message["dataschema"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .to_owned();
                 let key = format!("{}-{id}", contract.contract_type());
                 doc["$ref"] = json!(format!("#/components/messages/{key}/payload"));
-                let validator = jsonschema::options().with_draft(jsonschema::Draft::Draft7).build(&doc).unwrap();
+                let validator = jsonschema::options()
+                    .with_draft(jsonschema::Draft::Draft7)
+                    .build(&doc)
+                    .unwrap();
                 assert!(validator.is_valid(&message), "{}", example.origin);
                 let mut wrong = message.clone();
                 wrong["data"]["siteId"] = json!(17);

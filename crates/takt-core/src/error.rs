@@ -47,7 +47,9 @@ pub enum Error {
         reason: String,
     },
     /// A unit code is not in the unit table.
-    #[error("unknown unit {0:?}: use a UN/CEFACT Rec 20 code from the unit table (e.g. KGM, C62), or add it to the deployment's units.toml")]
+    #[error(
+        "unknown unit {0:?}: use a UN/CEFACT Rec 20 code from the unit table (e.g. KGM, C62), or add it to the deployment's units.toml"
+    )]
     UnknownUnit(String),
     /// No conversion exists between two units for this material and day.
     #[error("cannot convert {from} to {to}: {reason}")]
@@ -77,10 +79,16 @@ impl Error {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn contract(origin: impl ToString, reason: impl Into<String>) -> Self {
-        Self::InvalidContract { origin: origin.to_string(), reason: reason.into() }
+        Self::InvalidContract {
+            origin: origin.to_string(),
+            reason: reason.into(),
+        }
     }
 }

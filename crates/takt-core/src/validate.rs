@@ -27,13 +27,21 @@ pub struct Violation {
 
 impl Violation {
     fn new(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), rule: rule.to_owned(), message: message.into() }
+        Self {
+            pointer: pointer.into(),
+            rule: rule.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pointer = if self.pointer.is_empty() { "(root)" } else { &self.pointer };
+        let pointer = if self.pointer.is_empty() {
+            "(root)"
+        } else {
+            &self.pointer
+        };
         write!(f, "{pointer}: {} [{}]", self.message, self.rule)
     }
 }
@@ -52,7 +60,11 @@ impl Registry {
     pub fn validate_bytes(&self, bytes: &[u8]) -> Result<Validated<'_>, Vec<Violation>> {
         match serde_json::from_slice(bytes) {
             Ok(message) => self.validate(message),
-            Err(e) => Err(vec![Violation::new("", "json", format!("not valid JSON: {e}"))]),
+            Err(e) => Err(vec![Violation::new(
+                "",
+                "json",
+                format!("not valid JSON: {e}"),
+            )]),
         }
     }
 
@@ -78,7 +90,11 @@ impl Registry {
 
     /// Finds the contract version named by `dataschema`, or the latest version
     /// of `type` when `dataschema` is absent.
-    fn resolve(&self, message: &Value, violations: &mut Vec<Violation>) -> Option<&ContractVersion> {
+    fn resolve(
+        &self,
+        message: &Value,
+        violations: &mut Vec<Violation>,
+    ) -> Option<&ContractVersion> {
         let type_name = message.get("type").and_then(Value::as_str)?;
         let Some(contract) = self.contract(type_name) else {
             violations.push(Violation::new(
@@ -102,25 +118,41 @@ impl Registry {
         }
         let found = contract.version(id.version);
         if found.is_none() {
-            let known: Vec<String> = contract.versions().map(|v| v.id.version.to_string()).collect();
+            let known: Vec<String> = contract
+                .versions()
+                .map(|v| v.id.version.to_string())
+                .collect();
             violations.push(Violation::new(
                 "/dataschema",
                 "contract",
-                format!("{type_name} has no version {}; known versions: {}", id.version, known.join(", ")),
+                format!(
+                    "{type_name} has no version {}; known versions: {}",
+                    id.version,
+                    known.join(", ")
+                ),
             ));
         }
         found
     }
 }
 
-fn collect(validator: &jsonschema::Validator, instance: &Value, prefix: &str, out: &mut Vec<Violation>) {
+fn collect(
+    validator: &jsonschema::Validator,
+    instance: &Value,
+    prefix: &str,
+    out: &mut Vec<Violation>,
+) {
     for error in validator.iter_errors(instance) {
         let mut pointer = format!("{prefix}{}", error.instance_path().as_str());
         if let ValidationErrorKind::Required { property } = error.kind() {
             pointer.push('/');
             pointer.push_str(&escape(property.as_str().unwrap_or_default()));
         }
-        out.push(Violation::new(pointer, error.kind().keyword(), error.to_string()));
+        out.push(Violation::new(
+            pointer,
+            error.kind().keyword(),
+            error.to_string(),
+        ));
     }
 }
 
@@ -131,7 +163,12 @@ fn escape(segment: &str) -> String {
 
 /// Takt rules no schema can express: `data.siteId` must equal `siteid`, and
 /// `partitionkey` must be the contract's ordering key.
-fn check_consistency(contract: &ContractVersion, message: &Value, data: &Value, out: &mut Vec<Violation>) {
+fn check_consistency(
+    contract: &ContractVersion,
+    message: &Value,
+    data: &Value,
+    out: &mut Vec<Violation>,
+) {
     let siteid = message.get("siteid").and_then(Value::as_str);
     if let (Some(siteid), Some(data_site)) = (siteid, data.get("siteId").and_then(Value::as_str))
         && siteid != data_site

@@ -78,7 +78,10 @@ impl FromStr for ContractType {
         if words.len() < 3 || !words.iter().all(|w| is_word(w)) {
             return Err(invalid());
         }
-        Ok(Self { name: s.to_owned(), major })
+        Ok(Self {
+            name: s.to_owned(),
+            major,
+        })
     }
 }
 
@@ -103,7 +106,9 @@ impl FromStr for SchemaVersion {
     fn from_str(s: &str) -> Result<Self> {
         let invalid = || Error::InvalidSchemaVersion(s.to_owned());
         let (major, minor) = s.split_once('.').ok_or_else(invalid)?;
-        let major = parse_number(major).filter(|m| *m >= 1).ok_or_else(invalid)?;
+        let major = parse_number(major)
+            .filter(|m| *m >= 1)
+            .ok_or_else(invalid)?;
         let minor = parse_number(minor).ok_or_else(invalid)?;
         Ok(Self { major, minor })
     }
@@ -168,21 +173,50 @@ mod tests {
         assert_eq!(t.major(), 1);
         assert_eq!(t.verb(), "started");
         assert_eq!(t.words(), ["mfg", "equipment", "downtime", "started"]);
-        for bad in ["mfg.material.v1", "mfg.Material.consumed.v1", "mfg.material.consumed.v0",
-            "mfg.material.consumed.v01", "mfg.material.consumed", "mfg..consumed.v1", "1fg.a.b.v1"]
-        {
+        for bad in [
+            "mfg.material.v1",
+            "mfg.Material.consumed.v1",
+            "mfg.material.consumed.v0",
+            "mfg.material.consumed.v01",
+            "mfg.material.consumed",
+            "mfg..consumed.v1",
+            "1fg.a.b.v1",
+        ] {
             assert!(bad.parse::<ContractType>().is_err(), "{bad} accepted");
         }
     }
 
     #[test]
     fn schema_ids_round_trip_and_check_major() {
-        let id: SchemaId = "urn:takt:schema:mfg.material.consumed.v1:1.12".parse().unwrap();
-        assert_eq!(id.version, SchemaVersion { major: 1, minor: 12 });
-        assert_eq!(id.to_string(), "urn:takt:schema:mfg.material.consumed.v1:1.12");
-        assert!("urn:takt:schema:mfg.material.consumed.v1:2.0".parse::<SchemaId>().is_err());
-        assert!("urn:takt:schema:mfg.material.consumed.v1".parse::<SchemaId>().is_err());
-        assert!("urn:other:mfg.material.consumed.v1:1.0".parse::<SchemaId>().is_err());
+        let id: SchemaId = "urn:takt:schema:mfg.material.consumed.v1:1.12"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            id.version,
+            SchemaVersion {
+                major: 1,
+                minor: 12
+            }
+        );
+        assert_eq!(
+            id.to_string(),
+            "urn:takt:schema:mfg.material.consumed.v1:1.12"
+        );
+        assert!(
+            "urn:takt:schema:mfg.material.consumed.v1:2.0"
+                .parse::<SchemaId>()
+                .is_err()
+        );
+        assert!(
+            "urn:takt:schema:mfg.material.consumed.v1"
+                .parse::<SchemaId>()
+                .is_err()
+        );
+        assert!(
+            "urn:other:mfg.material.consumed.v1:1.0"
+                .parse::<SchemaId>()
+                .is_err()
+        );
     }
 
     #[test]

@@ -66,19 +66,27 @@ impl fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// See [`ErrorCode::InvalidContractType`].
-    #[error("contract type {0:?} must look like <namespace>.<aggregate>.<verb>.v<major>, e.g. mfg.material.consumed.v1")]
+    #[error(
+        "contract type {0:?} must look like <namespace>.<aggregate>.<verb>.v<major>, e.g. mfg.material.consumed.v1"
+    )]
     InvalidContractType(String),
     /// See [`ErrorCode::InvalidSchemaVersion`].
     #[error("schema version {0:?} must be <major>.<minor>, e.g. 1.2")]
     InvalidSchemaVersion(String),
     /// See [`ErrorCode::InvalidSchemaId`].
-    #[error("schema id {0:?} must be urn:takt:schema:<type>:<major>.<minor>, e.g. urn:takt:schema:mfg.material.consumed.v1:1.0")]
+    #[error(
+        "schema id {0:?} must be urn:takt:schema:<type>:<major>.<minor>, e.g. urn:takt:schema:mfg.material.consumed.v1:1.0"
+    )]
     InvalidSchemaId(String),
     /// See [`ErrorCode::InvalidDecimal`].
-    #[error("{0:?} is not a decimal number: write digits with an optional sign and fraction, e.g. \"12.5\" (no exponent, no spaces)")]
+    #[error(
+        "{0:?} is not a decimal number: write digits with an optional sign and fraction, e.g. \"12.5\" (no exponent, no spaces)"
+    )]
     InvalidDecimal(String),
     /// See [`ErrorCode::InvalidFactor`].
-    #[error("factor {0:?} must be a positive exact number written as \"n\", \"n/d\" or a decimal like \"0.001\"")]
+    #[error(
+        "factor {0:?} must be a positive exact number written as \"n\", \"n/d\" or a decimal like \"0.001\""
+    )]
     InvalidFactor(String),
 }
 

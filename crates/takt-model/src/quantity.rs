@@ -59,7 +59,9 @@ pub fn parse_decimal(s: &str) -> Result<BigRational> {
     if int_part.is_empty() || !digits_ok(int_part) || !digits_ok(frac_part) || !fraction_ok {
         return Err(invalid());
     }
-    let mut numer: BigInt = format!("{int_part}{frac_part}").parse().map_err(|_| invalid())?;
+    let mut numer: BigInt = format!("{int_part}{frac_part}")
+        .parse()
+        .map_err(|_| invalid())?;
     if negative {
         numer = -numer;
     }
@@ -81,7 +83,11 @@ pub fn parse_factor(s: &str) -> Result<BigRational> {
         }
         None => parse_decimal(s).map_err(|_| invalid())?,
     };
-    if value.is_positive() { Ok(value) } else { Err(invalid()) }
+    if value.is_positive() {
+        Ok(value)
+    } else {
+        Err(invalid())
+    }
 }
 
 fn parse_unsigned_integer(s: &str) -> Option<BigInt> {
@@ -101,7 +107,11 @@ pub fn round(value: &BigRational, scale: u32, rule: Rounding) -> BigRational {
     let scaled = value * &factor;
     let truncated = scaled.trunc();
     let remainder = (&scaled - &truncated).abs();
-    let away = if value.is_negative() { -BigRational::one() } else { BigRational::one() };
+    let away = if value.is_negative() {
+        -BigRational::one()
+    } else {
+        BigRational::one()
+    };
     let half = BigRational::new(BigInt::one(), BigInt::from(2u8));
     let go_away = match rule {
         Rounding::Down => false,

@@ -16,7 +16,13 @@ pub struct Cli {
 
     /// A deployment contracts directory to load after the built-in contracts
     /// (repeatable; also TAKT_CONTRACTS, separated by ':').
-    #[arg(long = "contracts", global = true, env = "TAKT_CONTRACTS", value_delimiter = ':', value_name = "DIR")]
+    #[arg(
+        long = "contracts",
+        global = true,
+        env = "TAKT_CONTRACTS",
+        value_delimiter = ':',
+        value_name = "DIR"
+    )]
     pub contracts: Vec<PathBuf>,
 
     #[command(subcommand)]

@@ -31,7 +31,8 @@ impl Output {
             let code = error
                 .downcast_ref::<takt_core::Error>()
                 .map_or("error", |e| e.code().as_str());
-            let body = serde_json::json!({"error": {"code": code, "message": format!("{error:#}")}});
+            let body =
+                serde_json::json!({"error": {"code": code, "message": format!("{error:#}")}});
             println!("{body}");
         } else {
             eprintln!("error: {error:#}");

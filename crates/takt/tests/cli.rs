@@ -1,4 +1,5 @@
 //! The `takt` binary, end to end: real files, real exit codes, real output.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 use std::fs;
 use std::io::Write;
@@ -8,7 +9,10 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 fn takt(args: &[&str]) -> Output {
@@ -26,7 +30,8 @@ fn takt_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     let mut pipe = child.stdin.take().unwrap();
-    pipe.write_all(stdin.unwrap_or_default().as_bytes()).unwrap();
+    pipe.write_all(stdin.unwrap_or_default().as_bytes())
+        .unwrap();
     drop(pipe);
     child.wait_with_output().unwrap()
 }
@@ -77,32 +82,76 @@ fn invalid_examples_fail_with_pointer_and_rule_in_json() {
     let report = json_of(&output);
     assert_eq!(report["valid"], 0);
     assert_eq!(report["invalid"], files.len());
-    let float = report["results"].as_array().unwrap().iter().find(|r| r["source"].as_str().unwrap().ends_with("mfg.material.consumed.v1/examples/invalid-float-quantity.json")).unwrap();
-    assert_eq!(float["violations"], json!([{"pointer": "/data/qty/value", "rule": "type", "message": "12.5 is not of type \"string\""}]));
+    let float = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["source"]
+                .as_str()
+                .unwrap()
+                .ends_with("mfg.material.consumed.v1/examples/invalid-float-quantity.json")
+        })
+        .unwrap();
+    assert_eq!(
+        float["violations"],
+        json!([{"pointer": "/data/qty/value", "rule": "type", "message": "12.5 is not of type \"string\""}])
+    );
 }
 
 #[test]
 fn batches_ndjson_and_stdin_are_read_message_by_message() {
     let dir = tempfile::tempdir().unwrap();
-    let valid = fs::read_to_string(root().join("contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json")).unwrap();
+    let valid = fs::read_to_string(
+        root().join("contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json"),
+    )
+    .unwrap();
     let message: Value = serde_json::from_str(&valid).unwrap();
     let mut broken = message.clone();
     broken["siteid"] = json!("2020");
     let ndjson = format!("{}\n\n{}\n{{oops\n", message, broken);
     fs::write(dir.path().join("day.ndjson"), &ndjson).unwrap();
-    fs::write(dir.path().join("batch.json"), json!([message, broken]).to_string()).unwrap();
-    let output = takt_in(dir.path(), &["--json", "contract", "validate", "day.ndjson", "batch.json", "-"], Some(&valid));
+    fs::write(
+        dir.path().join("batch.json"),
+        json!([message, broken]).to_string(),
+    )
+    .unwrap();
+    let output = takt_in(
+        dir.path(),
+        &[
+            "--json",
+            "contract",
+            "validate",
+            "day.ndjson",
+            "batch.json",
+            "-",
+        ],
+        Some(&valid),
+    );
     assert_eq!(output.status.code(), Some(1));
     let report = json_of(&output);
-    let summary: Vec<(String, bool)> = report["results"].as_array().unwrap().iter().map(|r| (r["source"].as_str().unwrap().to_owned(), r["valid"].as_bool().unwrap())).collect();
-    assert_eq!(summary, [
-        ("day.ndjson:1".to_owned(), true),
-        ("day.ndjson:3".to_owned(), false),
-        ("day.ndjson:4".to_owned(), false),
-        ("batch.json#0".to_owned(), true),
-        ("batch.json#1".to_owned(), false),
-        ("-".to_owned(), true),
-    ]);
+    let summary: Vec<(String, bool)> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["source"].as_str().unwrap().to_owned(),
+                r["valid"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("day.ndjson:1".to_owned(), true),
+            ("day.ndjson:3".to_owned(), false),
+            ("day.ndjson:4".to_owned(), false),
+            ("batch.json#0".to_owned(), true),
+            ("batch.json#1".to_owned(), false),
+            ("-".to_owned(), true),
+        ]
+    );
     assert_eq!(report["results"][1]["violations"][0]["rule"], "siteid");
     assert_eq!(report["results"][2]["violations"][0]["rule"], "json");
 }
@@ -110,27 +159,59 @@ fn batches_ndjson_and_stdin_are_read_message_by_message() {
 #[test]
 fn check_explains_each_break_and_sets_the_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let v10 = fs::read_to_string(root().join("contracts/mfg.material.consumed.v1/1.0.schema.json")).unwrap();
+    let v10 = fs::read_to_string(root().join("contracts/mfg.material.consumed.v1/1.0.schema.json"))
+        .unwrap();
     let mut schema: Value = serde_json::from_str(&v10).unwrap();
     schema["$id"] = json!("urn:takt:schema:mfg.material.consumed.v1:1.2");
     schema["definitions"]["quantity"]["properties"]["uom"]["enum"] = json!(["KGM", "C62"]);
     fs::write(dir.path().join("1.2.schema.json"), schema.to_string()).unwrap();
 
-    let output = takt_in(dir.path(), &["contract", "check", "mfg.material.consumed.v1", "1.2.schema.json", "--mode", "backward_transitive"], None);
+    let output = takt_in(
+        dir.path(),
+        &[
+            "contract",
+            "check",
+            "mfg.material.consumed.v1",
+            "1.2.schema.json",
+            "--mode",
+            "backward_transitive",
+        ],
+        None,
+    );
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    assert!(text.starts_with("1.2 against 1.0, 1.1 under BACKWARD_TRANSITIVE: INCOMPATIBLE\n"), "{text}");
+    assert!(
+        text.starts_with("1.2 against 1.0, 1.1 under BACKWARD_TRANSITIVE: INCOMPATIBLE\n"),
+        "{text}"
+    );
     assert!(text.contains("  break: /data/qty/uom: enum value \"LBR\" removed — messages that producers on 1.0 still send would be rejected by consumers on 1.2 (BACKWARD), e.g. /data/qty/uom = \"LBR\"\n"), "{text}");
     // 1.1 added equipmentId to a closed model; 1.2 (built from 1.0) drops it again.
     assert!(text.contains("  break: /data/equipmentId: property removed from a closed model (additionalProperties: false) — messages that producers on 1.1 still send would be rejected by consumers on 1.2 (BACKWARD)"), "{text}");
 
-    let output = takt(&["--json", "contract", "check", "contracts/mfg.material.consumed.v1", "contracts/mfg.material.consumed.v1/1.1.schema.json"]);
+    let output = takt(&[
+        "--json",
+        "contract",
+        "check",
+        "contracts/mfg.material.consumed.v1",
+        "contracts/mfg.material.consumed.v1/1.1.schema.json",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let report = json_of(&output);
-    assert_eq!((report["mode"].as_str(), report["compatible"].as_bool()), (Some("backward_transitive"), Some(true)));
-    assert_eq!(report["comparisons"][0]["changes"][0]["rule"], "property_added_to_closed_model");
+    assert_eq!(
+        (report["mode"].as_str(), report["compatible"].as_bool()),
+        (Some("backward_transitive"), Some(true))
+    );
+    assert_eq!(
+        report["comparisons"][0]["changes"][0]["rule"],
+        "property_added_to_closed_model"
+    );
 
-    let output = takt(&["contract", "check", "nothing-here", "contracts/mfg.material.consumed.v1/1.1.schema.json"]);
+    let output = takt(&[
+        "contract",
+        "check",
+        "nothing-here",
+        "contracts/mfg.material.consumed.v1/1.1.schema.json",
+    ]);
     assert_eq!(output.status.code(), Some(3));
     let output = takt(&["contract", "check", "a", "b", "--mode", "sideways"]);
     assert_eq!(output.status.code(), Some(2));
@@ -145,11 +226,20 @@ fn lint_passes_on_takts_contracts_and_fails_on_a_bad_directory() {
     let dir = tempfile::tempdir().unwrap();
     let schema = json!({"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": "urn:takt:schema:acme.scrap.book.v1:1.0", "type": "object"});
     fs::create_dir_all(dir.path().join("acme.scrap.book.v1")).unwrap();
-    fs::write(dir.path().join("acme.scrap.book.v1/1.0.schema.json"), schema.to_string()).unwrap();
+    fs::write(
+        dir.path().join("acme.scrap.book.v1/1.0.schema.json"),
+        schema.to_string(),
+    )
+    .unwrap();
     let output = takt_in(dir.path(), &["--json", "contract", "lint", "."], None);
     assert_eq!(output.status.code(), Some(1));
     let report = json_of(&output);
-    let rules: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
     for rule in ["naming", "description", "envelope", "examples", "metadata"] {
         assert!(rules.contains(&rule), "{rule} not in {rules:?}");
     }
@@ -161,20 +251,53 @@ fn deployment_contracts_load_from_flag_and_environment() {
     let units = "[[material]]\nmaterial = \"CAP-200\"\nfrom = \"C62\"\nto = \"KGM\"\nfactor = \"12/5\"\nvalid_from = \"2026-01-01\"\n";
     fs::write(dir.path().join("units.toml"), units).unwrap();
     let path = dir.path().display().to_string();
-    let args = ["--json", "units", "convert", "10", "C62", "LBR", "--material", "CAP-200", "--on", "2026-06-01"];
-    let with_flag: Vec<&str> = ["--contracts", path.as_str()].into_iter().chain(args).collect();
+    let args = [
+        "--json",
+        "units",
+        "convert",
+        "10",
+        "C62",
+        "LBR",
+        "--material",
+        "CAP-200",
+        "--on",
+        "2026-06-01",
+    ];
+    let with_flag: Vec<&str> = ["--contracts", path.as_str()]
+        .into_iter()
+        .chain(args)
+        .collect();
     let output = takt(&with_flag);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let result = json_of(&output);
     assert_eq!(result["result"], "52.910943");
     assert_eq!(result["exact_fraction"], "2400000000/45359237");
     assert_eq!(result["steps"].as_array().unwrap().len(), 2);
-    assert_eq!(result["steps"][0], json!({"from": "C62", "to": "KGM", "factor": "12/5", "source": "material", "material": "CAP-200", "validity": "2026-01-01..…"}));
+    assert_eq!(
+        result["steps"][0],
+        json!({"from": "C62", "to": "KGM", "factor": "12/5", "source": "material", "material": "CAP-200", "validity": "2026-01-01..…"})
+    );
 
-    let output = Command::new(env!("CARGO_BIN_EXE_takt")).args(args).env("TAKT_CONTRACTS", &path).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_takt"))
+        .args(args)
+        .env("TAKT_CONTRACTS", &path)
+        .output()
+        .unwrap();
     assert_eq!(json_of(&output)["result"], "52.910943");
 
-    let output = takt(&["--contracts", &path, "units", "convert", "10", "C62", "KGM", "--material", "CAP-200", "--on", "2025-06-01"]);
+    let output = takt(&[
+        "--contracts",
+        &path,
+        "units",
+        "convert",
+        "10",
+        "C62",
+        "KGM",
+        "--material",
+        "CAP-200",
+        "--on",
+        "2025-06-01",
+    ]);
     assert_eq!(output.status.code(), Some(1));
     let error = String::from_utf8(output.stderr).unwrap();
     assert!(error.contains("material CAP-200 has no chain of conversions from count to mass valid on 2025-06-01; it has: C62→KGM valid 2026-01-01..…"), "{error}");
@@ -184,16 +307,28 @@ fn deployment_contracts_load_from_flag_and_environment() {
 fn units_convert_is_exact_and_rejects_what_it_cannot_know() {
     let output = takt(&["units", "convert", "12.5", "LBR", "KGM"]);
     assert_eq!(output.status.code(), Some(0));
-    assert_eq!(stdout(&output), "12.5 LBR = 5.669905 KGM\n  exact 5.669904625 KGM, rounded half_even to 6 places\n  1 LBR = 45359237/100000000 KGM (global)\n");
+    assert_eq!(
+        stdout(&output),
+        "12.5 LBR = 5.669905 KGM\n  exact 5.669904625 KGM, rounded half_even to 6 places\n  1 LBR = 45359237/100000000 KGM (global)\n"
+    );
     let output = takt(&["--json", "units", "convert", "1", "KG", "KGM"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(json_of(&output)["error"]["code"], "unknown_unit");
     let output = takt(&["units", "convert", "1e3", "KGM", "GRM"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8(output.stderr).unwrap().contains("\"1e3\" is not a decimal number"));
+    assert!(
+        String::from_utf8(output.stderr)
+            .unwrap()
+            .contains("\"1e3\" is not a decimal number")
+    );
     let output = takt(&["--json", "units", "list"]);
     let units = json_of(&output);
-    let codes: Vec<&str> = units.as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = units
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"LBR") && codes.contains(&"C62"));
 }
 
@@ -202,9 +337,21 @@ fn list_and_show_describe_contracts() {
     let output = takt(&["--json", "contract", "list"]);
     let list = json_of(&output);
     assert_eq!(list.as_array().unwrap().len(), 21);
-    let consumed = list.as_array().unwrap().iter().find(|c| c["type"] == "mfg.material.consumed.v1").unwrap();
+    let consumed = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "mfg.material.consumed.v1")
+        .unwrap();
     assert_eq!(consumed["versions"], json!(["1.0", "1.1"]));
-    let output = takt(&["--json", "contract", "show", "mfg.material.consumed.v1", "--version", "1.0"]);
+    let output = takt(&[
+        "--json",
+        "contract",
+        "show",
+        "mfg.material.consumed.v1",
+        "--version",
+        "1.0",
+    ]);
     let shown = json_of(&output);
     assert_eq!(shown["id"], "urn:takt:schema:mfg.material.consumed.v1:1.0");
     assert_eq!(shown["ordering_key"], json!(["/siteId", "/orderId"]));
@@ -233,10 +380,20 @@ fn official_asyncapi_schema() -> Value {
 fn asyncapi_document_passes_the_official_schema() {
     let validator = jsonschema::validator_for(&official_asyncapi_schema()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let output = takt(&["contract", "asyncapi", "--output", &dir.path().join("asyncapi.json").display().to_string()]);
+    let output = takt(&[
+        "contract",
+        "asyncapi",
+        "--output",
+        &dir.path().join("asyncapi.json").display().to_string(),
+    ]);
     assert_eq!(output.status.code(), Some(0));
-    let document: Value = serde_json::from_str(&fs::read_to_string(dir.path().join("asyncapi.json")).unwrap()).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&document).map(|e| format!("{}: {e}", e.instance_path().as_str())).collect();
+    let document: Value =
+        serde_json::from_str(&fs::read_to_string(dir.path().join("asyncapi.json")).unwrap())
+            .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{}: {e}", e.instance_path().as_str()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     // The check is real: a broken document fails.
     let mut broken = document.clone();

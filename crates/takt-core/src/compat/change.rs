@@ -24,18 +24,28 @@ pub struct Change {
 
 impl Change {
     pub(super) fn new(path: &str, rule: &'static str, change: impl Into<String>) -> Self {
-        Self { path: path.to_owned(), rule, change: change.into(), backward: None, forward: None }
+        Self {
+            path: path.to_owned(),
+            rule,
+            change: change.into(),
+            backward: None,
+            forward: None,
+        }
     }
 
     /// Marks the change as breaking old producers → new consumers.
     pub(super) fn breaks_backward(mut self, example: impl Into<String>) -> Self {
-        self.backward = Some(Impact { example: example.into() });
+        self.backward = Some(Impact {
+            example: example.into(),
+        });
         self
     }
 
     /// Marks the change as breaking new producers → old consumers.
     pub(super) fn breaks_forward(mut self, example: impl Into<String>) -> Self {
-        self.forward = Some(Impact { example: example.into() });
+        self.forward = Some(Impact {
+            example: example.into(),
+        });
         self
     }
 

@@ -19,7 +19,12 @@ pub(super) static TRUE: Value = Value::Bool(true);
 
 /// Lists the changes from `old` to `new`; paths start with `prefix`.
 pub(super) fn diff(old: &Value, new: &Value, prefix: &str) -> Vec<Change> {
-    let mut differ = Differ { old_root: old, new_root: new, changes: Vec::new(), stack: Vec::new() };
+    let mut differ = Differ {
+        old_root: old,
+        new_root: new,
+        changes: Vec::new(),
+        stack: Vec::new(),
+    };
     differ.compare(old, new, prefix);
     differ.changes
 }
@@ -51,30 +56,49 @@ impl<'a> Differ<'a> {
 
     /// Compares two subschemas found at the same message path.
     pub(super) fn compare(&mut self, old: &'a Value, new: &'a Value, path: &str) {
-        let (o, n) = (Node::resolve(self.old_root, old), Node::resolve(self.new_root, new));
+        let (o, n) = (
+            Node::resolve(self.old_root, old),
+            Node::resolve(self.new_root, new),
+        );
         match (o, n) {
             (Node::Any, Node::Any) | (Node::Nothing, Node::Nothing) => {}
             (Node::Unresolved(a), Node::Unresolved(b)) if a == b => {}
             (Node::Unresolved(r), _) | (_, Node::Unresolved(r)) => self.push(
-                Change::new(path, "unresolved_ref", format!("$ref {r} cannot be followed, so this part cannot be compared"))
-                    .breaks_backward(format!("any {path}"))
-                    .breaks_forward(format!("any {path}")),
+                Change::new(
+                    path,
+                    "unresolved_ref",
+                    format!("$ref {r} cannot be followed, so this part cannot be compared"),
+                )
+                .breaks_backward(format!("any {path}"))
+                .breaks_forward(format!("any {path}")),
             ),
             (Node::Nothing, n) => self.push(
-                Change::new(path, "now_allowed", "was `false` (nothing allowed), now accepts values")
-                    .breaks_forward(format!("{path} = {}", accepted(&n))),
+                Change::new(
+                    path,
+                    "now_allowed",
+                    "was `false` (nothing allowed), now accepts values",
+                )
+                .breaks_forward(format!("{path} = {}", accepted(&n))),
             ),
             (o, Node::Nothing) => self.push(
                 Change::new(path, "now_forbidden", "now `false`: no value is allowed")
                     .breaks_backward(format!("{path} = {}", accepted(&o))),
             ),
             (Node::Any, n) => self.push(
-                Change::new(path, "constraints_added", "constrained where any value was allowed")
-                    .breaks_backward(format!("{path} = {}", rejected(&n))),
+                Change::new(
+                    path,
+                    "constraints_added",
+                    "constrained where any value was allowed",
+                )
+                .breaks_backward(format!("{path} = {}", rejected(&n))),
             ),
             (o, Node::Any) => self.push(
-                Change::new(path, "constraints_removed", "no longer constrained: any value is allowed")
-                    .breaks_forward(format!("{path} = {}", rejected(&o))),
+                Change::new(
+                    path,
+                    "constraints_removed",
+                    "no longer constrained: any value is allowed",
+                )
+                .breaks_forward(format!("{path} = {}", rejected(&o))),
             ),
             (Node::Schema(a), Node::Schema(b)) => {
                 let identical = a == b && !a.values().any(contains_ref);
@@ -93,8 +117,14 @@ impl<'a> Differ<'a> {
         self.types(o, n, path);
         self.enums(o, n, path);
         for (keyword, lower) in [
-            ("minimum", true), ("exclusiveMinimum", true), ("maximum", false), ("exclusiveMaximum", false),
-            ("minLength", true), ("maxLength", false), ("minItems", true), ("maxItems", false),
+            ("minimum", true),
+            ("exclusiveMinimum", true),
+            ("maximum", false),
+            ("exclusiveMaximum", false),
+            ("minLength", true),
+            ("maxLength", false),
+            ("minItems", true),
+            ("maxItems", false),
         ] {
             self.bound(o, n, path, keyword, lower);
         }
@@ -109,13 +139,28 @@ impl<'a> Differ<'a> {
 
     fn types(&mut self, o: &Node<'_>, n: &Node<'_>, path: &str) {
         let (before, after) = (types(o), types(n));
-        let narrowed: Vec<&str> = ALL_TYPES.iter().copied().filter(|t| admits(&before, t) && !admits(&after, t)).collect();
-        let widened: Vec<&str> = ALL_TYPES.iter().copied().filter(|t| admits(&after, t) && !admits(&before, t)).collect();
+        let narrowed: Vec<&str> = ALL_TYPES
+            .iter()
+            .copied()
+            .filter(|t| admits(&before, t) && !admits(&after, t))
+            .collect();
+        let widened: Vec<&str> = ALL_TYPES
+            .iter()
+            .copied()
+            .filter(|t| admits(&after, t) && !admits(&before, t))
+            .collect();
         if narrowed.is_empty() && widened.is_empty() {
             return;
         }
-        let show = |t: &Option<Vec<&str>>| t.as_ref().map_or("any type".to_owned(), |l| format!("{l:?}"));
-        let mut change = Change::new(path, "type_changed", format!("type changed from {} to {}", show(&before), show(&after)));
+        let show = |t: &Option<Vec<&str>>| {
+            t.as_ref()
+                .map_or("any type".to_owned(), |l| format!("{l:?}"))
+        };
+        let mut change = Change::new(
+            path,
+            "type_changed",
+            format!("type changed from {} to {}", show(&before), show(&after)),
+        );
         if let Some(t) = narrowed.first() {
             change = change.breaks_backward(format!("{path} = {}", literal(t)));
         }
@@ -135,19 +180,36 @@ impl<'a> Differ<'a> {
         match (values(o), values(n)) {
             (Some((before, label)), Some((after, _))) => {
                 for v in before.iter().filter(|v| !after.contains(v)) {
-                    self.push(Change::new(path, "enum_value_removed", format!("{label} {v} removed")).breaks_backward(format!("{path} = {v}")));
+                    self.push(
+                        Change::new(path, "enum_value_removed", format!("{label} {v} removed"))
+                            .breaks_backward(format!("{path} = {v}")),
+                    );
                 }
                 for v in after.iter().filter(|v| !before.contains(v)) {
-                    self.push(Change::new(path, "enum_value_added", format!("{label} {v} added")).breaks_forward(format!("{path} = {v}")));
+                    self.push(
+                        Change::new(path, "enum_value_added", format!("{label} {v} added"))
+                            .breaks_forward(format!("{path} = {v}")),
+                    );
                 }
             }
             (None, Some((after, _))) => self.push(
-                Change::new(path, "enum_added", format!("values restricted to {}", Value::Array(after)))
-                    .breaks_backward(format!("{path} = a value outside that list")),
+                Change::new(
+                    path,
+                    "enum_added",
+                    format!("values restricted to {}", Value::Array(after)),
+                )
+                .breaks_backward(format!("{path} = a value outside that list")),
             ),
             (Some((before, _)), None) => self.push(
-                Change::new(path, "enum_removed", format!("value list {} removed: any value is now accepted", Value::Array(before)))
-                    .breaks_forward(format!("{path} = a value outside the old list")),
+                Change::new(
+                    path,
+                    "enum_removed",
+                    format!(
+                        "value list {} removed: any value is now accepted",
+                        Value::Array(before)
+                    ),
+                )
+                .breaks_forward(format!("{path} = a value outside the old list")),
             ),
             (None, None) => {}
         }
@@ -164,7 +226,11 @@ impl<'a> Differ<'a> {
             (None, None) => return,
             (Some(a), Some(b)) => {
                 let verb = if b > a { "raised" } else { "lowered" };
-                let change = Change::new(path, "limit_changed", format!("{keyword} {verb} from {a} to {b}"));
+                let change = Change::new(
+                    path,
+                    "limit_changed",
+                    format!("{keyword} {verb} from {a} to {b}"),
+                );
                 if tighter(a, b) {
                     change.breaks_backward(format!("{path} = {}", subject(a)))
                 } else {
@@ -186,7 +252,11 @@ impl<'a> Differ<'a> {
             (Some(a), Some(b)) if a == b => return,
             (None, None) => return,
             (Some(a), Some(b)) => {
-                let mut change = Change::new(path, "multiple_of_changed", format!("multipleOf changed from {a} to {b}"));
+                let mut change = Change::new(
+                    path,
+                    "multiple_of_changed",
+                    format!("multipleOf changed from {a} to {b}"),
+                );
                 if !divides(a, b) {
                     change = change.breaks_backward(format!("{path} = {a}"));
                 }
@@ -195,8 +265,16 @@ impl<'a> Differ<'a> {
                 }
                 change
             }
-            (None, Some(b)) => Change::new(path, "multiple_of_added", format!("multipleOf {b} added")).breaks_backward(format!("{path} = a number that is not a multiple of {b}")),
-            (Some(a), None) => Change::new(path, "multiple_of_removed", format!("multipleOf {a} removed")).breaks_forward(format!("{path} = a number that is not a multiple of {a}")),
+            (None, Some(b)) => {
+                Change::new(path, "multiple_of_added", format!("multipleOf {b} added"))
+                    .breaks_backward(format!("{path} = a number that is not a multiple of {b}"))
+            }
+            (Some(a), None) => Change::new(
+                path,
+                "multiple_of_removed",
+                format!("multipleOf {a} removed"),
+            )
+            .breaks_forward(format!("{path} = a number that is not a multiple of {a}")),
         };
         self.push(change);
     }
@@ -204,7 +282,8 @@ impl<'a> Differ<'a> {
     /// `pattern` and `format`: regular languages Takt does not compare, so
     /// any change other than adding or removing one is breaking both ways.
     fn text_rule(&mut self, o: &Node<'a>, n: &Node<'a>, path: &str, keyword: &'static str) {
-        let text = |node: &Node<'a>| -> Option<&'a str> { node.get(keyword).and_then(Value::as_str) };
+        let text =
+            |node: &Node<'a>| -> Option<&'a str> { node.get(keyword).and_then(Value::as_str) };
         let (rule_added, rule_removed, rule_changed) = match keyword {
             "pattern" => ("pattern_added", "pattern_removed", "pattern_changed"),
             _ => ("format_added", "format_removed", "format_changed"),
@@ -224,11 +303,29 @@ impl<'a> Differ<'a> {
     }
 
     fn unique_items(&mut self, o: &Node<'_>, n: &Node<'_>, path: &str) {
-        let unique = |node: &Node<'_>| node.get("uniqueItems").and_then(Value::as_bool).unwrap_or(false);
+        let unique = |node: &Node<'_>| {
+            node.get("uniqueItems")
+                .and_then(Value::as_bool)
+                .unwrap_or(false)
+        };
         let example = format!("{path} = an array with a repeated item");
         match (unique(o), unique(n)) {
-            (false, true) => self.push(Change::new(path, "unique_items_added", "uniqueItems added: repeated items are now rejected").breaks_backward(example)),
-            (true, false) => self.push(Change::new(path, "unique_items_removed", "uniqueItems removed: repeated items are now accepted").breaks_forward(example)),
+            (false, true) => self.push(
+                Change::new(
+                    path,
+                    "unique_items_added",
+                    "uniqueItems added: repeated items are now rejected",
+                )
+                .breaks_backward(example),
+            ),
+            (true, false) => self.push(
+                Change::new(
+                    path,
+                    "unique_items_removed",
+                    "uniqueItems removed: repeated items are now accepted",
+                )
+                .breaks_forward(example),
+            ),
             _ => {}
         }
     }
@@ -250,8 +347,12 @@ impl<'a> Differ<'a> {
     }
 
     fn unanalysed(&mut self, o: &Node<'_>, n: &Node<'_>, path: &str) {
-        let keywords: BTreeSet<&String> =
-            o.other_keywords().into_iter().chain(n.other_keywords()).map(|(k, _)| k).collect();
+        let keywords: BTreeSet<&String> = o
+            .other_keywords()
+            .into_iter()
+            .chain(n.other_keywords())
+            .map(|(k, _)| k)
+            .collect();
         for keyword in keywords {
             let (before, after) = (o.get(keyword), n.get(keyword));
             if before != after || before.is_some_and(contains_ref) {
@@ -263,8 +364,14 @@ impl<'a> Differ<'a> {
 
 /// A change to a keyword Takt does not model: adding a constraint narrows,
 /// removing one widens, and changing one may do both.
-fn unanalysed_change(path: &str, keyword: &str, before: Option<&Value>, after: Option<&Value>) -> Change {
-    let example = format!("{path} = a value that passes one version's {keyword} but not the other's");
+fn unanalysed_change(
+    path: &str,
+    keyword: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> Change {
+    let example =
+        format!("{path} = a value that passes one version's {keyword} but not the other's");
     match (before, after) {
         (None, _) => Change::new(path, "unanalysed_keyword_added", format!("{keyword} added (Takt does not analyse {keyword}, so it counts as a new constraint)"))
             .breaks_backward(example),

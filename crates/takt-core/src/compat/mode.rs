@@ -72,12 +72,18 @@ impl Mode {
 
     /// The mode's lowercase name, e.g. `backward_transitive`.
     pub fn as_str(self) -> &'static str {
-        Self::NAMES[Self::ALL.iter().position(|m| *m == self).unwrap_or_default()]
+        Self::NAMES[Self::ALL
+            .iter()
+            .position(|m| *m == self)
+            .unwrap_or_default()]
     }
 
     /// Whether every earlier version is checked, not only the latest.
     pub fn is_transitive(self) -> bool {
-        matches!(self, Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive)
+        matches!(
+            self,
+            Self::BackwardTransitive | Self::ForwardTransitive | Self::FullTransitive
+        )
     }
 
     /// The directions this mode requires.
@@ -96,9 +102,15 @@ impl FromStr for Mode {
 
     fn from_str(s: &str) -> Result<Self, String> {
         let wanted = s.to_ascii_lowercase().replace('-', "_");
-        Self::ALL.into_iter().find(|m| m.as_str() == wanted).ok_or_else(|| {
-            format!("unknown compatibility mode {s:?}; use one of {}", Self::NAMES.join(", "))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|m| m.as_str() == wanted)
+            .ok_or_else(|| {
+                format!(
+                    "unknown compatibility mode {s:?}; use one of {}",
+                    Self::NAMES.join(", ")
+                )
+            })
     }
 }
 

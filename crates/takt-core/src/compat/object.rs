@@ -24,7 +24,10 @@ fn properties<'a>(node: &Node<'a>) -> Option<&'a Map<String, Value>> {
 
 fn required<'a>(node: &Node<'a>) -> BTreeSet<&'a str> {
     let list = node.get("required").and_then(Value::as_array);
-    list.into_iter().flatten().filter_map(Value::as_str).collect()
+    list.into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 fn additional<'a>(node: &Node<'a>) -> &'a Value {
@@ -34,19 +37,27 @@ fn additional<'a>(node: &Node<'a>) -> &'a Value {
 /// The subschema that governs property `name` when `properties` omits it.
 fn undeclared<'a>(node: &Node<'a>, name: &str) -> &'a Value {
     let patterns = node.get("patternProperties").and_then(Value::as_object);
-    let matching = patterns.into_iter().flatten().find(|(pattern, _)| {
-        Regex::new(pattern).is_ok_and(|re| re.is_match(name))
-    });
+    let matching = patterns
+        .into_iter()
+        .flatten()
+        .find(|(pattern, _)| Regex::new(pattern).is_ok_and(|re| re.is_match(name)));
     matching.map_or_else(|| additional(node), |(_, schema)| schema)
 }
 
 impl<'a> Differ<'a> {
     pub(super) fn objects(&mut self, o: &Node<'a>, n: &Node<'a>, path: &str) {
         let (before, after) = (properties(o), properties(n));
-        let names: BTreeSet<&String> = before.iter().chain(after.iter()).flat_map(|m| m.keys()).collect();
+        let names: BTreeSet<&String> = before
+            .iter()
+            .chain(after.iter())
+            .flat_map(|m| m.keys())
+            .collect();
         for name in names {
             let child = format!("{path}/{}", segment(name));
-            match (before.and_then(|m| m.get(name)), after.and_then(|m| m.get(name))) {
+            match (
+                before.and_then(|m| m.get(name)),
+                after.and_then(|m| m.get(name)),
+            ) {
                 (Some(a), Some(b)) => self.compare(a, b, &child),
                 (None, Some(b)) => self.property_added(o, b, name, &child),
                 (Some(a), None) => self.property_removed(a, n, name, &child),
@@ -86,12 +97,20 @@ impl<'a> Differ<'a> {
         let old_node = Node::resolve(self.old_root, declared);
         match Node::resolve(self.new_root, governing) {
             Node::Nothing if !matches!(old_node, Node::Nothing) => self.push(
-                Change::new(path, "property_removed_from_closed_model", "property removed from a closed model (additionalProperties: false)")
-                    .breaks_backward(format!("a message with {path} = {}", accepted(&old_node))),
+                Change::new(
+                    path,
+                    "property_removed_from_closed_model",
+                    "property removed from a closed model (additionalProperties: false)",
+                )
+                .breaks_backward(format!("a message with {path} = {}", accepted(&old_node))),
             ),
             Node::Any if !matches!(old_node, Node::Any) => self.push(
-                Change::new(path, "property_removed_from_open_model", "property removed; the open model now allows any value under this name")
-                    .breaks_forward(format!("a message with {path} = {}", rejected(&old_node))),
+                Change::new(
+                    path,
+                    "property_removed_from_open_model",
+                    "property removed; the open model now allows any value under this name",
+                )
+                .breaks_forward(format!("a message with {path} = {}", rejected(&old_node))),
             ),
             Node::Nothing | Node::Any => {}
             _ => self.compare(declared, governing, path),
@@ -124,12 +143,20 @@ impl<'a> Differ<'a> {
         match (old_node, new_node) {
             (Node::Nothing, Node::Nothing) | (Node::Any, Node::Any) => {}
             (Node::Nothing, _) => self.push(
-                Change::new(path, "model_opened", "additionalProperties is no longer false: the model is now open")
-                    .breaks_forward(extra),
+                Change::new(
+                    path,
+                    "model_opened",
+                    "additionalProperties is no longer false: the model is now open",
+                )
+                .breaks_forward(extra),
             ),
             (_, Node::Nothing) => self.push(
-                Change::new(path, "model_closed", "additionalProperties set to false: the model is now closed")
-                    .breaks_backward(extra),
+                Change::new(
+                    path,
+                    "model_closed",
+                    "additionalProperties set to false: the model is now closed",
+                )
+                .breaks_backward(extra),
             ),
             _ => self.compare(before, after, &format!("{path}/<undeclared>")),
         }

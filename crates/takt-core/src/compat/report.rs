@@ -72,9 +72,16 @@ pub fn check(mode: Mode, earlier: &[Version<'_>], new: Version<'_>, prefix: &str
         Some((last, _)) if !mode.is_transitive() => std::slice::from_ref(last),
         _ => earlier,
     };
-    let comparisons: Vec<Comparison> = against.iter().map(|old| compare(mode, *old, new, prefix)).collect();
+    let comparisons: Vec<Comparison> = against
+        .iter()
+        .map(|old| compare(mode, *old, new, prefix))
+        .collect();
     let compatible = comparisons.iter().all(|c| c.breaks.is_empty());
-    Report { mode, compatible, comparisons }
+    Report {
+        mode,
+        compatible,
+        comparisons,
+    }
 }
 
 fn compare(mode: Mode, old: Version<'_>, new: Version<'_>, prefix: &str) -> Comparison {
@@ -87,20 +94,35 @@ fn compare(mode: Mode, old: Version<'_>, new: Version<'_>, prefix: &str) -> Comp
                 Direction::Forward => &change.forward,
             };
             if let Some(impact) = impact {
-                breaks.push(explain(change, direction, &impact.example, old.label, new.label));
+                breaks.push(explain(
+                    change,
+                    direction,
+                    &impact.example,
+                    old.label,
+                    new.label,
+                ));
             }
         }
     }
-    Comparison { old: old.label.to_owned(), new: new.label.to_owned(), changes, breaks }
+    Comparison {
+        old: old.label.to_owned(),
+        new: new.label.to_owned(),
+        changes,
+        breaks,
+    }
 }
 
 fn explain(change: &Change, direction: Direction, example: &str, old: &str, new: &str) -> Break {
     let consequence = match direction {
         Direction::Backward => {
-            format!("messages that producers on {old} still send would be rejected by consumers on {new}")
+            format!(
+                "messages that producers on {old} still send would be rejected by consumers on {new}"
+            )
         }
         Direction::Forward => {
-            format!("messages that producers on {new} send would be rejected by consumers still on {old}")
+            format!(
+                "messages that producers on {new} send would be rejected by consumers still on {old}"
+            )
         }
     };
     Break {

@@ -19,7 +19,11 @@ pub(super) fn literal(t: &str) -> &'static str {
 
 /// Text for a value `node` accepts, e.g. `"2026-01-01"` or `a string matching ^A`.
 pub(super) fn accepted(node: &Node<'_>) -> String {
-    if let Some(first) = node.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(first) = node
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return first.to_string();
     }
     if let Some(value) = node.get("const") {
@@ -54,5 +58,8 @@ pub(super) fn rejected(node: &Node<'_>) -> String {
     super::schema::ALL_TYPES
         .iter()
         .find(|t| !admits(&types, t))
-        .map_or_else(|| "a value the new schema rejects".to_owned(), |t| literal(t).to_owned())
+        .map_or_else(
+            || "a value the new schema rejects".to_owned(),
+            |t| literal(t).to_owned(),
+        )
 }

@@ -4,16 +4,44 @@ use serde_json::{Map, Value};
 
 /// Keywords that never constrain an instance, so changing them is harmless.
 const ANNOTATIONS: [&str; 14] = [
-    "$schema", "$id", "$comment", "title", "description", "examples", "default",
-    "deprecated", "readOnly", "writeOnly", "definitions", "$defs", "contentMediaType",
+    "$schema",
+    "$id",
+    "$comment",
+    "title",
+    "description",
+    "examples",
+    "default",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "definitions",
+    "$defs",
+    "contentMediaType",
     "contentEncoding",
 ];
 
 /// Keywords the checker reasons about one by one.
 pub(super) const UNDERSTOOD: [&str; 21] = [
-    "$ref", "type", "enum", "const", "properties", "required", "additionalProperties",
-    "patternProperties", "items", "minItems", "maxItems", "uniqueItems", "minimum", "maximum",
-    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "pattern",
+    "$ref",
+    "type",
+    "enum",
+    "const",
+    "properties",
+    "required",
+    "additionalProperties",
+    "patternProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
     "format",
 ];
 
@@ -97,12 +125,19 @@ pub(super) fn types(node: &Node<'_>) -> Option<Vec<&'static str>> {
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
         _ => return None,
     };
-    Some(ALL_TYPES.iter().copied().filter(|t| names.contains(t)).collect())
+    Some(
+        ALL_TYPES
+            .iter()
+            .copied()
+            .filter(|t| names.contains(t))
+            .collect(),
+    )
 }
 
 /// Every JSON Schema type, in a fixed order.
-pub(super) const ALL_TYPES: [&str; 7] =
-    ["null", "boolean", "object", "array", "number", "string", "integer"];
+pub(super) const ALL_TYPES: [&str; 7] = [
+    "null", "boolean", "object", "array", "number", "string", "integer",
+];
 
 /// Whether a set of declared types admits instances of type `t`.
 pub(super) fn admits(types: &Option<Vec<&str>>, t: &str) -> bool {

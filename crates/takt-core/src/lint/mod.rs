@@ -56,12 +56,31 @@ impl Findings {
         self.push(Severity::Error, file, pointer, rule, message);
     }
 
-    pub(crate) fn warning(&mut self, file: &str, pointer: &str, rule: &'static str, message: String) {
+    pub(crate) fn warning(
+        &mut self,
+        file: &str,
+        pointer: &str,
+        rule: &'static str,
+        message: String,
+    ) {
         self.push(Severity::Warning, file, pointer, rule, message);
     }
 
-    fn push(&mut self, severity: Severity, file: &str, pointer: &str, rule: &'static str, message: String) {
-        self.0.push(Finding { severity, file: file.to_owned(), pointer: pointer.to_owned(), rule, message });
+    fn push(
+        &mut self,
+        severity: Severity,
+        file: &str,
+        pointer: &str,
+        rule: &'static str,
+        message: String,
+    ) {
+        self.0.push(Finding {
+            severity,
+            file: file.to_owned(),
+            pointer: pointer.to_owned(),
+            rule,
+            message,
+        });
     }
 }
 
@@ -70,11 +89,14 @@ impl Findings {
 /// The built-in envelope and unit table are used when `dir` has none, so a
 /// deployment's contracts are checked against the units it can really use.
 pub fn lint_dir(dir: &Path) -> crate::Result<Vec<Finding>> {
-    let (own_envelope, own): (Vec<ContractFile>, Vec<ContractFile>) =
-        files::read_dir(dir)?.into_iter().partition(|f| f.relative.starts_with("envelope/"));
+    let (own_envelope, own): (Vec<ContractFile>, Vec<ContractFile>) = files::read_dir(dir)?
+        .into_iter()
+        .partition(|f| f.relative.starts_with("envelope/"));
     let builtin = files::builtin().into_iter();
     let mut base: Vec<ContractFile> = if own_envelope.is_empty() {
-        builtin.filter(|f| f.relative.starts_with("envelope/") || f.relative == "units.toml").collect()
+        builtin
+            .filter(|f| f.relative.starts_with("envelope/") || f.relative == "units.toml")
+            .collect()
     } else {
         builtin.filter(|f| f.relative == "units.toml").collect()
     };

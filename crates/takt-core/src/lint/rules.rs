@@ -11,17 +11,33 @@ use crate::registry::{Contract, ContractVersion, Pattern, Registry};
 
 /// Keywords draft-07 tools do not know.
 const NOT_IN_DRAFT07: [&str; 10] = [
-    "$defs", "prefixItems", "dependentRequired", "dependentSchemas", "unevaluatedProperties",
-    "unevaluatedItems", "$anchor", "$dynamicRef", "$dynamicAnchor", "$recursiveRef",
+    "$defs",
+    "prefixItems",
+    "dependentRequired",
+    "dependentSchemas",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "$anchor",
+    "$dynamicRef",
+    "$dynamicAnchor",
+    "$recursiveRef",
 ];
 
 /// Envelope attributes Takt requires besides the CloudEvents core ones.
-pub(super) const TAKT_EXTENSIONS: [&str; 6] =
-    ["partitionkey", "siteid", "traceparent", "recordedtime", "correlationid", "causationid"];
+pub(super) const TAKT_EXTENSIONS: [&str; 6] = [
+    "partitionkey",
+    "siteid",
+    "traceparent",
+    "recordedtime",
+    "correlationid",
+    "causationid",
+];
 
 /// Past-tense verbs that do not end in -ed.
-const IRREGULAR_PAST: [&str; 12] =
-    ["sent", "built", "held", "made", "done", "begun", "lost", "found", "set", "put", "split", "shut"];
+const IRREGULAR_PAST: [&str; 12] = [
+    "sent", "built", "held", "made", "done", "begun", "lost", "found", "set", "put", "split",
+    "shut",
+];
 
 /// Calls `visit(pointer, object)` for every JSON object in the schema.
 fn walk<'a>(value: &'a Value, pointer: &str, visit: &mut dyn FnMut(&str, &'a Map<String, Value>)) {
@@ -29,7 +45,11 @@ fn walk<'a>(value: &'a Value, pointer: &str, visit: &mut dyn FnMut(&str, &'a Map
         Value::Object(map) => {
             visit(pointer, map);
             for (key, child) in map {
-                walk(child, &format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1")), visit);
+                walk(
+                    child,
+                    &format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1")),
+                    visit,
+                );
             }
         }
         Value::Array(items) => {
@@ -58,7 +78,12 @@ fn properties(schema: &Value) -> Vec<(String, String, &Value)> {
 fn resolve<'a>(root: &'a Value, value: &'a Value, pointer: &str) -> (String, &'a Value) {
     let mut current = (pointer.to_owned(), value);
     for _ in 0..16 {
-        match current.1.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        match current
+            .1
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
             Some(target) => match root.pointer(target) {
                 Some(next) => current = (target.to_owned(), next),
                 None => break,
@@ -73,19 +98,32 @@ pub(super) fn naming(version: &ContractVersion, findings: &mut Findings) {
     let verb = version.contract().verb();
     let past = verb.ends_with("ed") || IRREGULAR_PAST.contains(&verb);
     let problem = match version.meta.pattern {
-        Pattern::Event if !past => Some("an event is a fact: name its verb in the past tense (e.g. consumed, released)"),
-        Pattern::Command if past || verb == "query" => Some("a command is a request: name its verb in the imperative (e.g. release, place)"),
-        Pattern::Query if verb != "query" => Some("a query's type ends in .query.v<major> (e.g. mfg.inventory.availability.query.v1)"),
+        Pattern::Event if !past => {
+            Some("an event is a fact: name its verb in the past tense (e.g. consumed, released)")
+        }
+        Pattern::Command if past || verb == "query" => {
+            Some("a command is a request: name its verb in the imperative (e.g. release, place)")
+        }
+        Pattern::Query if verb != "query" => Some(
+            "a query's type ends in .query.v<major> (e.g. mfg.inventory.availability.query.v1)",
+        ),
         _ => None,
     };
     if let Some(problem) = problem {
-        let message = format!("{} is a {} but its verb is {verb:?}: {problem}", version.contract(), version.meta.pattern.as_str());
+        let message = format!(
+            "{} is a {} but its verb is {verb:?}: {problem}",
+            version.contract(),
+            version.meta.pattern.as_str()
+        );
         findings.error(&version.origin, "", "naming", message);
     }
 }
 
 pub(super) fn metadata(version: &ContractVersion, findings: &mut Findings) {
-    for (key, default) in [("x-takt-pattern", "event"), ("x-takt-compatibility", "backward_transitive")] {
+    for (key, default) in [
+        ("x-takt-pattern", "event"),
+        ("x-takt-compatibility", "backward_transitive"),
+    ] {
         if version.schema.get(key).is_none() {
             let message = format!("{key} is not declared, so it defaults to {default}; declare it");
             findings.warning(&version.origin, "", "metadata", message);
@@ -96,13 +134,25 @@ pub(super) fn metadata(version: &ContractVersion, findings: &mut Findings) {
 pub(super) fn draft07_subset(version: &ContractVersion, findings: &mut Findings) {
     walk(&version.schema, "", &mut |pointer, map| {
         for key in map.keys().filter(|k| NOT_IN_DRAFT07.contains(&k.as_str())) {
-            let message = format!("{key} is 2020-12-only; draft-07 tools ignore it (use definitions instead of $defs)");
-            findings.error(&version.origin, &format!("{pointer}/{key}"), "draft07-subset", message);
+            let message = format!(
+                "{key} is 2020-12-only; draft-07 tools ignore it (use definitions instead of $defs)"
+            );
+            findings.error(
+                &version.origin,
+                &format!("{pointer}/{key}"),
+                "draft07-subset",
+                message,
+            );
         }
         if map.contains_key("$ref") {
-            let beside: Vec<&String> = map.keys().filter(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment")).collect();
+            let beside: Vec<&String> = map
+                .keys()
+                .filter(|k| !matches!(k.as_str(), "$ref" | "description" | "title" | "$comment"))
+                .collect();
             if !beside.is_empty() {
-                let message = format!("draft-07 tools ignore keywords beside $ref ({beside:?}); wrap them in allOf or move them into the referenced schema");
+                let message = format!(
+                    "draft-07 tools ignore keywords beside $ref ({beside:?}); wrap them in allOf or move them into the referenced schema"
+                );
                 findings.error(&version.origin, pointer, "draft07-subset", message);
             }
         }
@@ -111,13 +161,28 @@ pub(super) fn draft07_subset(version: &ContractVersion, findings: &mut Findings)
 
 pub(super) fn descriptions(version: &ContractVersion, findings: &mut Findings) {
     for key in ["title", "description"] {
-        if version.schema.get(key).and_then(Value::as_str).is_none_or(str::is_empty) {
-            findings.error(&version.origin, "", "description", format!("the schema has no {key}"));
+        if version
+            .schema
+            .get(key)
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            findings.error(
+                &version.origin,
+                "",
+                "description",
+                format!("the schema has no {key}"),
+            );
         }
     }
     for (pointer, name, schema) in properties(&version.schema) {
-        if schema.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
-            let message = format!("property {name} has no description: say what it means for the business");
+        if schema
+            .get("description")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            let message =
+                format!("property {name} has no description: say what it means for the business");
             findings.error(&version.origin, &pointer, "description", message);
         }
     }
@@ -138,8 +203,13 @@ pub(super) fn quantities(registry: &Registry, version: &ContractVersion, finding
     }
     walk(root, "", &mut |pointer, map| {
         let props = map.get("properties").and_then(Value::as_object);
-        if props.is_some_and(|p| p.contains_key("uom") || p.contains_key("value") && p.contains_key("unit")) {
-            candidates.push((pointer.to_owned(), root.pointer(pointer).unwrap_or(&Value::Null)));
+        if props.is_some_and(|p| {
+            p.contains_key("uom") || p.contains_key("value") && p.contains_key("unit")
+        }) {
+            candidates.push((
+                pointer.to_owned(),
+                root.pointer(pointer).unwrap_or(&Value::Null),
+            ));
         }
     });
     for (pointer, schema) in candidates {
@@ -150,23 +220,47 @@ pub(super) fn quantities(registry: &Registry, version: &ContractVersion, finding
     }
 }
 
-fn check_quantity(registry: &Registry, version: &ContractVersion, pointer: &str, schema: &Value, findings: &mut Findings) {
+fn check_quantity(
+    registry: &Registry,
+    version: &ContractVersion,
+    pointer: &str,
+    schema: &Value,
+    findings: &mut Findings,
+) {
     let mut fail = |message: String| findings.error(&version.origin, pointer, "quantity", message);
-    let required: Vec<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     if !(required.contains(&"value") && required.contains(&"uom")) {
         fail("a quantity must be an object that requires both value and uom, e.g. {\"value\": \"12.5\", \"uom\": \"KGM\"}".to_owned());
         return;
     }
     let value = &schema["properties"]["value"];
-    if value.get("type").and_then(Value::as_str) != Some("string") || value.get("pattern").is_none() {
+    if value.get("type").and_then(Value::as_str) != Some("string") || value.get("pattern").is_none()
+    {
         fail("quantity value must be a decimal string with a pattern, never a JSON number (floats lose precision)".to_owned());
     }
-    match schema["properties"]["uom"].get("enum").and_then(Value::as_array) {
-        None => fail("quantity uom must list the accepted UN/CEFACT Rec 20 codes in an enum".to_owned()),
+    match schema["properties"]["uom"]
+        .get("enum")
+        .and_then(Value::as_array)
+    {
+        None => {
+            fail("quantity uom must list the accepted UN/CEFACT Rec 20 codes in an enum".to_owned())
+        }
         Some(codes) => {
-            let unknown: Vec<&str> = codes.iter().filter_map(Value::as_str).filter(|c| registry.units().unit(c).is_err()).collect();
+            let unknown: Vec<&str> = codes
+                .iter()
+                .filter_map(Value::as_str)
+                .filter(|c| registry.units().unit(c).is_err())
+                .collect();
             if !unknown.is_empty() {
-                fail(format!("uom codes {unknown:?} are not in the unit table; add them to units.toml or remove them"));
+                fail(format!(
+                    "uom codes {unknown:?} are not in the unit table; add them to units.toml or remove them"
+                ));
             }
         }
     }
@@ -198,17 +292,31 @@ pub(super) fn site_and_ordering(version: &ContractVersion, findings: &mut Findin
     }
     for pointer in &version.meta.ordering_key {
         if !is_required_path(schema, pointer) {
-            let message = format!("ordering key {pointer} is not a required property, so partitionkey could not always be derived");
+            let message = format!(
+                "ordering key {pointer} is not a required property, so partitionkey could not always be derived"
+            );
             findings.error(&version.origin, "/x-takt-ordering-key", "envelope", message);
         }
     }
 }
 
 pub(super) fn envelope(registry: &Registry, findings: &mut Findings) {
-    let required: Vec<&str> = registry.envelope_schema().get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    let required: Vec<&str> = registry
+        .envelope_schema()
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     for attribute in TAKT_EXTENSIONS.iter().filter(|a| !required.contains(a)) {
         let message = format!("the envelope must require the {attribute} extension");
-        findings.error("envelope/cloudevents.schema.json", "/required", "envelope", message);
+        findings.error(
+            "envelope/cloudevents.schema.json",
+            "/required",
+            "envelope",
+            message,
+        );
     }
 }
 
@@ -216,10 +324,28 @@ pub(super) fn compatibility(contract: &Contract, findings: &mut Findings) {
     let versions: Vec<&ContractVersion> = contract.versions().collect();
     for (index, new) in versions.iter().enumerate().skip(1) {
         let labels: Vec<String> = versions.iter().map(|v| v.id.version.to_string()).collect();
-        let earlier: Vec<Version<'_>> = versions[..index].iter().zip(&labels).map(|(v, label)| Version { label, schema: &v.schema }).collect();
-        let report = compat::check(new.meta.compatibility, &earlier, Version { label: &labels[index], schema: &new.schema }, "/data");
+        let earlier: Vec<Version<'_>> = versions[..index]
+            .iter()
+            .zip(&labels)
+            .map(|(v, label)| Version {
+                label,
+                schema: &v.schema,
+            })
+            .collect();
+        let report = compat::check(
+            new.meta.compatibility,
+            &earlier,
+            Version {
+                label: &labels[index],
+                schema: &new.schema,
+            },
+            "/data",
+        );
         for b in report.breaks() {
-            let message = format!("{} (declared mode {})", b.explanation, new.meta.compatibility);
+            let message = format!(
+                "{} (declared mode {})",
+                b.explanation, new.meta.compatibility
+            );
             findings.error(&new.origin, &b.path, "compatibility", message);
         }
     }

@@ -12,7 +12,11 @@ fn write(dir: &Path, relative: &str, value: &Value) {
 }
 
 fn rules_for(findings: &[Finding], file_part: &str) -> Vec<(&'static str, String)> {
-    findings.iter().filter(|f| f.file.contains(file_part)).map(|f| (f.rule, f.pointer.clone())).collect()
+    findings
+        .iter()
+        .filter(|f| f.file.contains(file_part))
+        .map(|f| (f.rule, f.pointer.clone()))
+        .collect()
 }
 
 #[test]
@@ -47,7 +51,11 @@ fn scrap_schema(version: &str) -> Value {
 #[test]
 fn each_rule_reports_its_own_finding() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "acme.scrap.book.v1/1.0.schema.json", &scrap_schema("1.0"));
+    write(
+        dir.path(),
+        "acme.scrap.book.v1/1.0.schema.json",
+        &scrap_schema("1.0"),
+    );
     let mut newer = scrap_schema("1.1");
     newer["required"] = json!(["plant", "note"]);
     write(dir.path(), "acme.scrap.book.v1/1.1.schema.json", &newer);
@@ -65,27 +73,63 @@ fn each_rule_reports_its_own_finding() {
         ("envelope", ""),
     ];
     for (rule, pointer) in expected {
-        assert!(v10.contains(&(rule, pointer.to_owned())), "{rule} {pointer} missing in {v10:#?}");
+        assert!(
+            v10.contains(&(rule, pointer.to_owned())),
+            "{rule} {pointer} missing in {v10:#?}"
+        );
     }
-    let quantity_messages: Vec<&str> = findings.iter().filter(|f| f.rule == "quantity").map(|f| f.message.as_str()).collect();
-    assert!(quantity_messages.iter().any(|m| m.contains("[\"KG\"] are not in the unit table")), "{quantity_messages:?}");
-    assert!(quantity_messages.iter().any(|m| m.contains("requires both value and uom")), "{quantity_messages:?}");
+    let quantity_messages: Vec<&str> = findings
+        .iter()
+        .filter(|f| f.rule == "quantity")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert!(
+        quantity_messages
+            .iter()
+            .any(|m| m.contains("[\"KG\"] are not in the unit table")),
+        "{quantity_messages:?}"
+    );
+    assert!(
+        quantity_messages
+            .iter()
+            .any(|m| m.contains("requires both value and uom")),
+        "{quantity_messages:?}"
+    );
     let warning = findings.iter().find(|f| f.rule == "metadata").unwrap();
-    assert_eq!((warning.severity, warning.message.as_str()), (Severity::Warning, "x-takt-compatibility is not declared, so it defaults to backward_transitive; declare it"));
+    assert_eq!(
+        (warning.severity, warning.message.as_str()),
+        (
+            Severity::Warning,
+            "x-takt-compatibility is not declared, so it defaults to backward_transitive; declare it"
+        )
+    );
     let compat = findings.iter().find(|f| f.rule == "compatibility").unwrap();
     assert!(compat.file.ends_with("1.1.schema.json"));
-    assert_eq!(compat.message, "/data/note: property is now required — messages that producers on 1.0 still send would be rejected by consumers on 1.1 (BACKWARD), e.g. a message without /data/note (declared mode BACKWARD_TRANSITIVE)");
+    assert_eq!(
+        compat.message,
+        "/data/note: property is now required — messages that producers on 1.0 still send would be rejected by consumers on 1.1 (BACKWARD), e.g. a message without /data/note (declared mode BACKWARD_TRANSITIVE)"
+    );
     let examples = findings.iter().find(|f| f.rule == "examples").unwrap();
-    assert!(examples.message.contains("has 0 valid and 0 invalid examples"), "{}", examples.message);
+    assert!(
+        examples
+            .message
+            .contains("has 0 valid and 0 invalid examples"),
+        "{}",
+        examples.message
+    );
 }
 
 #[test]
 fn mislabelled_examples_are_reported() {
-    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/mfg.material.consumed.v1");
+    let own =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/mfg.material.consumed.v1");
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("mfg.material.consumed.v1");
     fs::create_dir_all(target.join("examples")).unwrap();
-    for entry in fs::read_dir(&own).unwrap().chain(fs::read_dir(own.join("examples")).unwrap()) {
+    for entry in fs::read_dir(&own)
+        .unwrap()
+        .chain(fs::read_dir(own.join("examples")).unwrap())
+    {
         let path = entry.unwrap().path();
         if path.is_file() {
             let relative = path.strip_prefix(&own).unwrap();
@@ -93,16 +137,37 @@ fn mislabelled_examples_are_reported() {
         }
     }
     let labels = target.join("examples/expect.toml");
-    let text = fs::read_to_string(&labels).unwrap().replace("rule = \"enum\"", "rule = \"pattern\"");
+    let text = fs::read_to_string(&labels)
+        .unwrap()
+        .replace("rule = \"enum\"", "rule = \"pattern\"");
     fs::write(&labels, text).unwrap();
-    fs::copy(target.join("examples/invalid-missing-order.json"), target.join("examples/invalid-unlabelled.json")).unwrap();
-    fs::copy(target.join("examples/invalid-missing-order.json"), target.join("examples/valid-not-really.json")).unwrap();
+    fs::copy(
+        target.join("examples/invalid-missing-order.json"),
+        target.join("examples/invalid-unlabelled.json"),
+    )
+    .unwrap();
+    fs::copy(
+        target.join("examples/invalid-missing-order.json"),
+        target.join("examples/valid-not-really.json"),
+    )
+    .unwrap();
     let findings = lint_dir(dir.path()).unwrap();
-    let messages: Vec<String> = findings.iter().map(|f| format!("{} {}", f.file.rsplit('/').next().unwrap(), f.message)).collect();
+    let messages: Vec<String> = findings
+        .iter()
+        .map(|f| format!("{} {}", f.file.rsplit('/').next().unwrap(), f.message))
+        .collect();
     assert_eq!(messages.len(), 3, "{messages:#?}");
     assert!(messages[0].starts_with("invalid-sap-unit-code.json labelled /data/qty/uom [pattern] but fails with /data/qty/uom [enum]"), "{}", messages[0]);
-    assert!(messages[1].starts_with("invalid-unlabelled.json no label: add [invalid-unlabelled]"), "{}", messages[1]);
-    assert!(messages[2].starts_with("valid-not-really.json labelled valid but fails: /data/orderId:"), "{}", messages[2]);
+    assert!(
+        messages[1].starts_with("invalid-unlabelled.json no label: add [invalid-unlabelled]"),
+        "{}",
+        messages[1]
+    );
+    assert!(
+        messages[2].starts_with("valid-not-really.json labelled valid but fails: /data/orderId:"),
+        "{}",
+        messages[2]
+    );
 }
 
 #[test]

@@ -30,7 +30,9 @@ impl Pattern {
     }
 
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        [Self::Event, Self::Command, Self::Query].into_iter().find(|p| p.as_str() == s)
+        [Self::Event, Self::Command, Self::Query]
+            .into_iter()
+            .find(|p| p.as_str() == s)
     }
 }
 
@@ -55,7 +57,13 @@ pub struct ContractMeta {
 impl ContractMeta {
     /// Reads the `x-takt-*` keywords, or explains which one is malformed.
     pub(crate) fn from_schema(schema: &Value) -> Result<Self, String> {
-        let text = |key: &str| schema.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |key: &str| {
+            schema
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let pattern = match schema.get("x-takt-pattern") {
             None => Pattern::Event,
             Some(v) => v.as_str().and_then(Pattern::parse).ok_or_else(|| {
@@ -65,7 +73,10 @@ impl ContractMeta {
         let compatibility = match schema.get("x-takt-compatibility") {
             None => Mode::BackwardTransitive,
             Some(v) => v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                format!("x-takt-compatibility {v} is not a mode: {}", Mode::NAMES.join(", "))
+                format!(
+                    "x-takt-compatibility {v} is not a mode: {}",
+                    Mode::NAMES.join(", ")
+                )
             })?,
         };
         let ordering_key = match schema.get("x-takt-ordering-key") {
@@ -97,7 +108,10 @@ fn is_pointer(s: &str) -> bool {
 
 fn pointer_list(v: &Value) -> Option<Vec<String>> {
     let items = v.as_array()?;
-    items.iter().map(|i| i.as_str().filter(|s| is_pointer(s)).map(str::to_owned)).collect()
+    items
+        .iter()
+        .map(|i| i.as_str().filter(|s| is_pointer(s)).map(str::to_owned))
+        .collect()
 }
 
 fn pointer_map(v: &Value) -> Option<BTreeMap<String, String>> {

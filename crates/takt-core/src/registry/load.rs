@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use takt_model::{ContractType, SchemaId, SchemaVersion};
 
-use super::{Contract, ContractFile, ContractMeta, ContractVersion, DIALECT, Envelope, Example, Expectation, Registry};
+use super::{
+    Contract, ContractFile, ContractMeta, ContractVersion, DIALECT, Envelope, Example, Expectation,
+    Registry,
+};
 use crate::units::UnitTable;
 use crate::{Error, Result};
 
@@ -80,13 +83,19 @@ impl Builder {
             }
             Kind::Example { contract, name } => {
                 let entry = (name.to_owned(), file.clone());
-                self.examples.entry(contract.to_owned()).or_default().push(entry);
+                self.examples
+                    .entry(contract.to_owned())
+                    .or_default()
+                    .push(entry);
                 Ok(())
             }
             Kind::Expectations { contract } => {
                 let labels: BTreeMap<String, Expectation> = toml::from_str(&file.text)
                     .map_err(|e| Error::contract(&file.origin, e.to_string()))?;
-                self.expectations.entry(contract.to_owned()).or_default().extend(labels);
+                self.expectations
+                    .entry(contract.to_owned())
+                    .or_default()
+                    .extend(labels);
                 Ok(())
             }
         }
@@ -100,7 +109,10 @@ impl Builder {
                 &file.origin,
                 "the envelope is Takt's own and cannot be replaced by a deployment",
             )),
-            None if !first_layer => Err(Error::contract(&file.origin, "the envelope must come first")),
+            None if !first_layer => Err(Error::contract(
+                &file.origin,
+                "the envelope must come first",
+            )),
             None => {
                 let validator = compile(&file.origin, &schema)?;
                 self.envelope = Some(Envelope { schema, validator });
@@ -111,32 +123,52 @@ impl Builder {
 
     fn add_schema(&mut self, file: &ContractFile, contract: &str, version: &str) -> Result<()> {
         let origin = &file.origin;
-        let contract_type: ContractType =
-            contract.parse().map_err(|e: takt_model::Error| Error::contract(origin, e.to_string()))?;
-        let version: SchemaVersion =
-            version.parse().map_err(|e: takt_model::Error| Error::contract(origin, e.to_string()))?;
+        let contract_type: ContractType = contract
+            .parse()
+            .map_err(|e: takt_model::Error| Error::contract(origin, e.to_string()))?;
+        let version: SchemaVersion = version
+            .parse()
+            .map_err(|e: takt_model::Error| Error::contract(origin, e.to_string()))?;
         let id = SchemaId::new(contract_type.clone(), version).map_err(|_| {
-            Error::contract(origin, format!("version {version} does not belong to {contract_type}: its major must be {}", contract_type.major()))
+            Error::contract(
+                origin,
+                format!(
+                    "version {version} does not belong to {contract_type}: its major must be {}",
+                    contract_type.major()
+                ),
+            )
         })?;
         let schema = parse_json(file)?;
         check_header(origin, &schema, &id)?;
         let meta = ContractMeta::from_schema(&schema).map_err(|r| Error::contract(origin, r))?;
-        let entry = self.contracts.entry(contract.to_owned()).or_insert_with(|| Contract {
-            contract_type,
-            versions: BTreeMap::new(),
-            examples: Vec::new(),
-        });
+        let entry = self
+            .contracts
+            .entry(contract.to_owned())
+            .or_insert_with(|| Contract {
+                contract_type,
+                versions: BTreeMap::new(),
+                examples: Vec::new(),
+            });
         if let Some(known) = entry.versions.get(&version) {
             if known.schema == schema {
                 return Ok(());
             }
             return Err(Error::contract(
                 origin,
-                format!("{id} is already defined by {} with different content; published schema ids are immutable, publish a new minor version instead", known.origin),
+                format!(
+                    "{id} is already defined by {} with different content; published schema ids are immutable, publish a new minor version instead",
+                    known.origin
+                ),
             ));
         }
         let validator = compile(origin, &schema)?;
-        let compiled = ContractVersion { id, schema, meta, origin: origin.clone(), validator };
+        let compiled = ContractVersion {
+            id,
+            schema,
+            meta,
+            origin: origin.clone(),
+            validator,
+        };
         entry.versions.insert(version, compiled);
         Ok(())
     }
@@ -148,25 +180,44 @@ impl Builder {
         for (contract, files) in std::mem::take(&mut self.examples) {
             let labels = self.expectations.remove(&contract).unwrap_or_default();
             let Some(entry) = self.contracts.get_mut(&contract) else {
-                let origin = files.first().map(|(_, f)| f.origin.clone()).unwrap_or_default();
-                return Err(Error::contract(origin, format!("examples for {contract}, which has no schema")));
+                let origin = files
+                    .first()
+                    .map(|(_, f)| f.origin.clone())
+                    .unwrap_or_default();
+                return Err(Error::contract(
+                    origin,
+                    format!("examples for {contract}, which has no schema"),
+                ));
             };
             for (name, file) in files {
                 let expect = labels.get(&name).cloned();
-                entry.examples.push(Example { name, origin: file.origin, text: file.text, expect });
+                entry.examples.push(Example {
+                    name,
+                    origin: file.origin,
+                    text: file.text,
+                    expect,
+                });
             }
         }
-        Ok(Registry { envelope, contracts: self.contracts, units: self.units })
+        Ok(Registry {
+            envelope,
+            contracts: self.contracts,
+            units: self.units,
+        })
     }
 }
 
 fn parse_json(file: &ContractFile) -> Result<Value> {
-    serde_json::from_str(&file.text).map_err(|e| Error::contract(&file.origin, format!("not valid JSON: {e}")))
+    serde_json::from_str(&file.text)
+        .map_err(|e| Error::contract(&file.origin, format!("not valid JSON: {e}")))
 }
 
 fn check_header(origin: &str, schema: &Value, id: &SchemaId) -> Result<()> {
     if schema.get("$schema").and_then(Value::as_str) != Some(DIALECT) {
-        return Err(Error::contract(origin, format!("\"$schema\" must be \"{DIALECT}\"")));
+        return Err(Error::contract(
+            origin,
+            format!("\"$schema\" must be \"{DIALECT}\""),
+        ));
     }
     let expected = id.to_string();
     match schema.get("$id").and_then(Value::as_str) {
@@ -184,7 +235,10 @@ pub(crate) fn compile(origin: &str, schema: &Value) -> Result<jsonschema::Valida
     if let Err(e) = jsonschema::meta::validate(schema) {
         return Err(Error::contract(
             origin,
-            format!("not a valid JSON Schema at {}: {e}", pointer_or_root(e.instance_path().as_str())),
+            format!(
+                "not a valid JSON Schema at {}: {e}",
+                pointer_or_root(e.instance_path().as_str())
+            ),
         ));
     }
     jsonschema::options()
@@ -195,5 +249,9 @@ pub(crate) fn compile(origin: &str, schema: &Value) -> Result<jsonschema::Valida
 }
 
 fn pointer_or_root(pointer: &str) -> &str {
-    if pointer.is_empty() { "the root" } else { pointer }
+    if pointer.is_empty() {
+        "the root"
+    } else {
+        pointer
+    }
 }

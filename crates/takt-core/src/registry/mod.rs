@@ -50,7 +50,10 @@ impl Contract {
 
     /// The highest version.
     pub fn latest(&self) -> &ContractVersion {
-        self.versions.values().next_back().expect("a contract has at least one version")
+        self.versions
+            .values()
+            .next_back()
+            .expect("a contract has at least one version")
     }
 
     /// Every version, oldest first.

@@ -72,7 +72,9 @@ pub struct Conversion {
 impl Conversion {
     /// The overall factor: product of every step's factor.
     pub fn factor(&self) -> BigRational {
-        self.steps.iter().fold(BigRational::one(), |acc, s| acc * &s.factor)
+        self.steps
+            .iter()
+            .fold(BigRational::one(), |acc, s| acc * &s.factor)
     }
 }
 
@@ -114,7 +116,9 @@ impl UnitTable {
             current = hop.to;
         }
         self.push_global(&mut steps, current, &to.code)?;
-        let factor = steps.iter().fold(BigRational::one(), |acc, s| acc * &s.factor);
+        let factor = steps
+            .iter()
+            .fold(BigRational::one(), |acc, s| acc * &s.factor);
         let exact = request.value * factor;
         let rounded_value = round(&exact, to.scale, to.rounding);
         Ok(Conversion {
@@ -161,9 +165,10 @@ impl UnitTable {
         let all = self.material_conversions(material);
         let valid: Vec<&MaterialConversionDef> =
             all.iter().filter(|c| c.is_valid_on(request.on)).collect();
-        self.shortest_chain(&valid, from_dim, to_dim).ok_or_else(|| {
-            no_conversion(self.explain_missing(material, all, request.on, from_dim, to_dim))
-        })
+        self.shortest_chain(&valid, from_dim, to_dim)
+            .ok_or_else(|| {
+                no_conversion(self.explain_missing(material, all, request.on, from_dim, to_dim))
+            })
     }
 
     /// Breadth-first search over dimensions, material conversions as edges.
@@ -181,7 +186,10 @@ impl UnitTable {
                 break;
             }
             for (index, c) in valid.iter().enumerate() {
-                let (a, b) = (self.units[&c.from].dimension.as_str(), self.units[&c.to].dimension.as_str());
+                let (a, b) = (
+                    self.units[&c.from].dimension.as_str(),
+                    self.units[&c.to].dimension.as_str(),
+                );
                 for (here, there, forward) in [(a, b, true), (b, a, false)] {
                     if here == dim && !came_from.contains_key(there) {
                         came_from.insert(there, Some((dim, index, forward)));
@@ -195,9 +203,19 @@ impl UnitTable {
         while let Some(Some((previous, index, forward))) = came_from.get(dim).cloned() {
             let def = valid[index];
             hops.push(if forward {
-                Hop { from: &def.from, to: &def.to, factor: def.factor.clone(), def }
+                Hop {
+                    from: &def.from,
+                    to: &def.to,
+                    factor: def.factor.clone(),
+                    def,
+                }
             } else {
-                Hop { from: &def.to, to: &def.from, factor: def.factor.recip(), def }
+                Hop {
+                    from: &def.to,
+                    to: &def.from,
+                    factor: def.factor.recip(),
+                    def,
+                }
             });
             dim = previous;
         }
@@ -222,8 +240,10 @@ impl UnitTable {
                  add one to the deployment's units.toml"
             );
         }
-        let known: Vec<String> =
-            all.iter().map(|c| format!("{}→{} valid {}", c.from, c.to, validity(c))).collect();
+        let known: Vec<String> = all
+            .iter()
+            .map(|c| format!("{}→{} valid {}", c.from, c.to, validity(c)))
+            .collect();
         format!(
             "material {material} has no chain of conversions from {from_dim} to {to_dim} \
              valid on {on}; it has: {}",

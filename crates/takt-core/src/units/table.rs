@@ -51,7 +51,10 @@ impl UnitTable {
     /// A later layer may add dimensions, units and material conversions, and
     /// may repeat an identical unit, but never redefine one.
     pub fn add_toml(&mut self, origin: &str, text: &str) -> Result<()> {
-        let invalid = |reason: String| Error::InvalidUnitTable { origin: origin.to_owned(), reason };
+        let invalid = |reason: String| Error::InvalidUnitTable {
+            origin: origin.to_owned(),
+            reason,
+        };
         let file: UnitsFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
         for dim in file.dimension {
             match self.dimensions.get(&dim.name) {
@@ -76,15 +79,22 @@ impl UnitTable {
 
     fn add_unit(&mut self, unit: Unit) -> Result<(), String> {
         if !self.dimensions.contains_key(&unit.dimension) {
-            return Err(format!("unit {} names unknown dimension {:?}", unit.code, unit.dimension));
+            return Err(format!(
+                "unit {} names unknown dimension {:?}",
+                unit.code, unit.dimension
+            ));
         }
         if unit.code.is_empty() || !unit.code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(format!("unit code {:?} must be a Rec 20 code (letters and digits)", unit.code));
+            return Err(format!(
+                "unit code {:?} must be a Rec 20 code (letters and digits)",
+                unit.code
+            ));
         }
         match self.units.get(&unit.code) {
-            Some(known) if *known != unit => {
-                Err(format!("unit {} is already defined differently in an earlier table", unit.code))
-            }
+            Some(known) if *known != unit => Err(format!(
+                "unit {} is already defined differently in an earlier table",
+                unit.code
+            )),
             _ => {
                 self.units.insert(unit.code.clone(), unit);
                 Ok(())
@@ -108,7 +118,9 @@ impl UnitTable {
     }
 
     fn add_material(&mut self, conversion: MaterialConversionDef) -> Result<(), String> {
-        let MaterialConversionDef { material, from, to, .. } = &conversion;
+        let MaterialConversionDef {
+            material, from, to, ..
+        } = &conversion;
         let dim = |code: &str| {
             self.units
                 .get(code)
@@ -125,7 +137,9 @@ impl UnitTable {
         if let (Some(start), Some(end)) = (conversion.valid_from, conversion.valid_to)
             && start > end
         {
-            return Err(format!("material {material}: valid_from {start} is after valid_to {end}"));
+            return Err(format!(
+                "material {material}: valid_from {start} is after valid_to {end}"
+            ));
         }
         let existing = self.materials.entry(material.clone()).or_default();
         let same_pair = |c: &&MaterialConversionDef| {
@@ -133,7 +147,11 @@ impl UnitTable {
             pair == (Ok(from_dim.clone()), Ok(to_dim.clone()))
                 || pair == (Ok(to_dim.clone()), Ok(from_dim.clone()))
         };
-        if let Some(clash) = existing.iter().filter(same_pair).find(|c| overlaps(c, &conversion)) {
+        if let Some(clash) = existing
+            .iter()
+            .filter(same_pair)
+            .find(|c| overlaps(c, &conversion))
+        {
             return Err(format!(
                 "material {material}: {from}→{to} overlaps the {}→{} conversion valid {}",
                 clash.from,
@@ -147,7 +165,9 @@ impl UnitTable {
 
     /// The unit with this code.
     pub fn unit(&self, code: &str) -> Result<&Unit> {
-        self.units.get(code).ok_or_else(|| Error::UnknownUnit(code.to_owned()))
+        self.units
+            .get(code)
+            .ok_or_else(|| Error::UnknownUnit(code.to_owned()))
     }
 
     /// Every unit, by code.
@@ -162,10 +182,11 @@ impl UnitTable {
 }
 
 fn overlaps(a: &MaterialConversionDef, b: &MaterialConversionDef) -> bool {
-    let starts_before_end = |x: &MaterialConversionDef, y: &MaterialConversionDef| match (x.valid_from, y.valid_to) {
-        (Some(start), Some(end)) => start <= end,
-        _ => true,
-    };
+    let starts_before_end =
+        |x: &MaterialConversionDef, y: &MaterialConversionDef| match (x.valid_from, y.valid_to) {
+            (Some(start), Some(end)) => start <= end,
+            _ => true,
+        };
     starts_before_end(a, b) && starts_before_end(b, a)
 }
 

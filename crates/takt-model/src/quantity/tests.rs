@@ -11,14 +11,23 @@ fn parses_strict_decimals() {
     assert_eq!(dec("12.5"), BigRational::new(25.into(), 2.into()));
     assert_eq!(dec("-0.001"), BigRational::new((-1).into(), 1000.into()));
     assert_eq!(dec("007"), BigRational::from_integer(7.into()));
-    for bad in ["", "-", ".5", "5.", "1e3", "+1", " 1", "1,5", "0x10", "1.2.3", "NaN"] {
-        assert_eq!(parse_decimal(bad), Err(Error::InvalidDecimal(bad.into())), "{bad}");
+    for bad in [
+        "", "-", ".5", "5.", "1e3", "+1", " 1", "1,5", "0x10", "1.2.3", "NaN",
+    ] {
+        assert_eq!(
+            parse_decimal(bad),
+            Err(Error::InvalidDecimal(bad.into())),
+            "{bad}"
+        );
     }
 }
 
 #[test]
 fn parses_factors() {
-    assert_eq!(parse_factor("45359237/100000000").unwrap(), dec("0.45359237"));
+    assert_eq!(
+        parse_factor("45359237/100000000").unwrap(),
+        dec("0.45359237")
+    );
     assert_eq!(parse_factor("0.001").unwrap(), dec("0.001"));
     for bad in ["0", "-1", "1/0", "a/b", "1/-2", ""] {
         assert!(parse_factor(bad).is_err(), "{bad}");
@@ -44,23 +53,37 @@ fn rounds_by_rule() {
         ("-0.4", 0, Rounding::HalfUp, "0"),
     ];
     for (value, scale, rule, expected) in cases {
-        assert_eq!(format_rounded(&dec(value), scale, rule), expected, "{value} {rule:?}");
+        assert_eq!(
+            format_rounded(&dec(value), scale, rule),
+            expected,
+            "{value} {rule:?}"
+        );
     }
 }
 
 #[test]
 fn formats_exact_values() {
-    assert_eq!(format_exact(&dec("5.669904625000")).as_deref(), Some("5.669904625"));
+    assert_eq!(
+        format_exact(&dec("5.669904625000")).as_deref(),
+        Some("5.669904625")
+    );
     assert_eq!(format_exact(&dec("-40")).as_deref(), Some("-40"));
     assert_eq!(format_exact(&BigRational::new(1.into(), 3.into())), None);
-    assert_eq!(format_fraction(&BigRational::new(12.into(), 5.into())), "12/5");
+    assert_eq!(
+        format_fraction(&BigRational::new(12.into(), 5.into())),
+        "12/5"
+    );
 }
 
 fn decimal_string() -> impl Strategy<Value = String> {
     (any::<bool>(), 0u64..10_000_000_000, 0u32..10).prop_map(|(neg, units, places)| {
         let digits = format!("{units:0>width$}", width = places as usize + 1);
         let (i, f) = digits.split_at(digits.len() - places as usize);
-        let body = if places == 0 { i.to_owned() } else { format!("{i}.{f}") };
+        let body = if places == 0 {
+            i.to_owned()
+        } else {
+            format!("{i}.{f}")
+        };
         if neg { format!("-{body}") } else { body }
     })
 }

@@ -24,18 +24,37 @@ fn list(units: &takt_core::units::UnitTable, out: &Output) -> anyhow::Result<Out
             .collect();
         out.json(&rows)?;
     } else {
-        println!("{:5} {:10} {:26} {:>22}  ROUNDING", "CODE", "DIMENSION", "NAME", "FACTOR TO BASE");
+        println!(
+            "{:5} {:10} {:26} {:>22}  ROUNDING",
+            "CODE", "DIMENSION", "NAME", "FACTOR TO BASE"
+        );
         for u in units.units() {
             let rounding = format!("{} places, {}", u.scale, u.rounding.as_str());
-            println!("{:5} {:10} {:26} {:>22}  {rounding}", u.code, u.dimension, u.name, format_fraction(&u.factor));
+            println!(
+                "{:5} {:10} {:26} {:>22}  {rounding}",
+                u.code,
+                u.dimension,
+                u.name,
+                format_fraction(&u.factor)
+            );
         }
     }
     Ok(Outcome::Passed)
 }
 
-fn convert(units: &takt_core::units::UnitTable, args: &ConvertArgs, out: &Output) -> anyhow::Result<Outcome> {
+fn convert(
+    units: &takt_core::units::UnitTable,
+    args: &ConvertArgs,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
     let on = args.on.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let request = ConversionRequest { value: &args.value, from: &args.from, to: &args.to, material: args.material.as_deref(), on };
+    let request = ConversionRequest {
+        value: &args.value,
+        from: &args.from,
+        to: &args.to,
+        material: args.material.as_deref(),
+        on,
+    };
     let input = format_exact(&args.value).unwrap_or_else(|| format_fraction(&args.value));
     let conversion = match units.convert(&request) {
         Ok(c) => c,
@@ -48,7 +67,8 @@ fn convert(units: &takt_core::units::UnitTable, args: &ConvertArgs, out: &Output
             return Ok(Outcome::Failed);
         }
     };
-    let exact = format_exact(&conversion.exact).unwrap_or_else(|| format_fraction(&conversion.exact));
+    let exact =
+        format_exact(&conversion.exact).unwrap_or_else(|| format_fraction(&conversion.exact));
     if out.is_json() {
         let steps: Vec<_> = conversion.steps.iter().map(|s| {
             let (source, material, validity) = match &s.source {
@@ -67,14 +87,24 @@ fn convert(units: &takt_core::units::UnitTable, args: &ConvertArgs, out: &Output
         println!("{input} {} = {} {}", args.from, conversion.rounded, args.to);
         let rounding = conversion.rounding.as_str();
         if conversion.inexact {
-            println!("  exact {exact} {}, rounded {rounding} to {} places", args.to, conversion.scale);
+            println!(
+                "  exact {exact} {}, rounded {rounding} to {} places",
+                args.to, conversion.scale
+            );
         }
         for s in &conversion.steps {
             let source = match &s.source {
                 StepSource::Global => "global".to_owned(),
-                StepSource::Material { material, validity } => format!("material {material}, valid {validity}"),
+                StepSource::Material { material, validity } => {
+                    format!("material {material}, valid {validity}")
+                }
             };
-            println!("  1 {} = {} {} ({source})", s.from, format_fraction(&s.factor), s.to);
+            println!(
+                "  1 {} = {} {} ({source})",
+                s.from,
+                format_fraction(&s.factor),
+                s.to
+            );
         }
     }
     Ok(Outcome::Passed)

@@ -58,9 +58,21 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn convert(t: &UnitTable, value: &str, from: &str, to: &str, material: Option<&str>) -> Result<Conversion> {
+fn convert(
+    t: &UnitTable,
+    value: &str,
+    from: &str,
+    to: &str,
+    material: Option<&str>,
+) -> Result<Conversion> {
     let value = parse_decimal(value).unwrap();
-    t.convert(&ConversionRequest { value: &value, from, to, material, on: day("2026-11-26") })
+    t.convert(&ConversionRequest {
+        value: &value,
+        from,
+        to,
+        material,
+        on: day("2026-11-26"),
+    })
 }
 
 #[test]
@@ -76,16 +88,26 @@ fn pounds_to_kilograms_is_exact_then_rounded() {
 #[test]
 fn unknown_units_are_named() {
     let err = convert(&table(), "1", "KG", "KGM", None).unwrap_err();
-    assert_eq!(err.to_string().split(':').next().unwrap(), "unknown unit \"KG\"");
+    assert_eq!(
+        err.to_string().split(':').next().unwrap(),
+        "unknown unit \"KG\""
+    );
     assert_eq!(err.code(), takt_model::ErrorCode::UnknownUnit);
 }
 
 #[test]
 fn crossing_dimensions_needs_a_material() {
     let err = convert(&plant_table(), "10", "C62", "KGM", None).unwrap_err();
-    assert!(err.to_string().contains("C62 is count and KGM is mass"), "{err}");
+    assert!(
+        err.to_string().contains("C62 is count and KGM is mass"),
+        "{err}"
+    );
     let err = convert(&plant_table(), "10", "C62", "KGM", Some("UNKNOWN-1")).unwrap_err();
-    assert!(err.to_string().contains("material UNKNOWN-1 has no conversion between count and mass"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("material UNKNOWN-1 has no conversion between count and mass"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -93,9 +115,15 @@ fn material_conversion_honours_validity_dates() {
     let t = plant_table();
     let ten = parse_decimal("10").unwrap();
     let at = |d: &str| {
-        t.convert(&ConversionRequest { value: &ten, from: "C62", to: "KGM", material: Some("CAP-200"), on: day(d) })
-            .unwrap()
-            .rounded
+        t.convert(&ConversionRequest {
+            value: &ten,
+            from: "C62",
+            to: "KGM",
+            material: Some("CAP-200"),
+            on: day(d),
+        })
+        .unwrap()
+        .rounded
     };
     assert_eq!(at("2026-03-01"), "24.000000");
     assert_eq!(at("2025-03-01"), "25.000000");
@@ -109,7 +137,10 @@ fn material_chains_cross_several_dimensions_and_back() {
     assert_eq!(drums.rounded, "2");
     assert_eq!(drums.steps.len(), 2);
     let back = convert(&t, "2", "C62", "LBR", Some("RESIN-7")).unwrap();
-    assert_eq!(back.exact, parse_decimal("60").unwrap() / parse_decimal("0.45359237").unwrap());
+    assert_eq!(
+        back.exact,
+        parse_decimal("60").unwrap() / parse_decimal("0.45359237").unwrap()
+    );
     assert_eq!(back.steps.last().unwrap().source, StepSource::Global);
 }
 
@@ -118,37 +149,71 @@ fn expired_conversions_are_explained() {
     let mut t = table();
     t.add_toml("d", "[[material]]\nmaterial = \"M1\"\nfrom = \"C62\"\nto = \"KGM\"\nfactor = \"2\"\nvalid_to = \"2020-12-31\"\n").unwrap();
     let err = convert(&t, "1", "C62", "KGM", Some("M1")).unwrap_err();
-    assert!(err.to_string().contains("C62→KGM valid …..2020-12-31"), "{err}");
+    assert!(
+        err.to_string().contains("C62→KGM valid …..2020-12-31"),
+        "{err}"
+    );
 }
 
 #[test]
 fn inconsistent_tables_are_rejected() {
     let cases = [
-        ("[[unit]]\ncode = \"KGM\"\nname = \"kilo\"\ndimension = \"mass\"\nfactor = \"2\"\nscale = 0\nrounding = \"down\"\n", "already defined differently"),
-        ("[[unit]]\ncode = \"XX\"\nname = \"x\"\ndimension = \"heat\"\nfactor = \"1\"\nscale = 0\nrounding = \"down\"\n", "unknown dimension"),
-        ("[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"GRM\"\nfactor = \"2\"\n", "same-dimension"),
-        ("[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"0\"\n", "positive exact number"),
-        ("[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"1\"\nvalid_from = \"2026-02-01\"\nvalid_to = \"2026-01-01\"\n", "is after valid_to"),
-        ("[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"1\"\n[[material]]\nmaterial = \"M\"\nfrom = \"C62\"\nto = \"GRM\"\nfactor = \"3\"\nvalid_from = \"2026-01-01\"\n", "overlaps"),
-        ("[[unit]]\ncode = \"ZZ\"\nname = \"z\"\ndimension = \"mass\"\nfactor = \"1\"\nscale = 0\nrounding = \"sideways\"\n", "unknown variant"),
+        (
+            "[[unit]]\ncode = \"KGM\"\nname = \"kilo\"\ndimension = \"mass\"\nfactor = \"2\"\nscale = 0\nrounding = \"down\"\n",
+            "already defined differently",
+        ),
+        (
+            "[[unit]]\ncode = \"XX\"\nname = \"x\"\ndimension = \"heat\"\nfactor = \"1\"\nscale = 0\nrounding = \"down\"\n",
+            "unknown dimension",
+        ),
+        (
+            "[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"GRM\"\nfactor = \"2\"\n",
+            "same-dimension",
+        ),
+        (
+            "[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"0\"\n",
+            "positive exact number",
+        ),
+        (
+            "[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"1\"\nvalid_from = \"2026-02-01\"\nvalid_to = \"2026-01-01\"\n",
+            "is after valid_to",
+        ),
+        (
+            "[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"1\"\n[[material]]\nmaterial = \"M\"\nfrom = \"C62\"\nto = \"GRM\"\nfactor = \"3\"\nvalid_from = \"2026-01-01\"\n",
+            "overlaps",
+        ),
+        (
+            "[[unit]]\ncode = \"ZZ\"\nname = \"z\"\ndimension = \"mass\"\nfactor = \"1\"\nscale = 0\nrounding = \"sideways\"\n",
+            "unknown variant",
+        ),
         ("[[unknown]]\nx = 1\n", "unknown field"),
     ];
     for (text, expected) in cases {
         let err = table().add_toml("deployment/units.toml", text).unwrap_err();
         assert!(err.to_string().contains(expected), "{expected}: {err}");
-        assert!(err.to_string().starts_with("deployment/units.toml: "), "{err}");
+        assert!(
+            err.to_string().starts_with("deployment/units.toml: "),
+            "{err}"
+        );
     }
 }
 
 fn units_of(t: &UnitTable, dimension: &str) -> Vec<String> {
-    t.units().filter(|u| u.dimension == dimension).map(|u| u.code.clone()).collect()
+    t.units()
+        .filter(|u| u.dimension == dimension)
+        .map(|u| u.code.clone())
+        .collect()
 }
 
 fn mass_and_count() -> impl Strategy<Value = (String, String, String)> {
     let t = table();
     let mass = units_of(&t, "mass");
     let count = units_of(&t, "count");
-    (proptest::sample::select(mass.clone()), proptest::sample::select(mass), proptest::sample::select(count))
+    (
+        proptest::sample::select(mass.clone()),
+        proptest::sample::select(mass),
+        proptest::sample::select(count),
+    )
 }
 
 proptest! {

@@ -10,7 +10,10 @@ use crate::output::Output;
 
 pub fn run(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
     let findings = lint_dir(dir)?;
-    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     let warnings = findings.len() - errors;
     if out.is_json() {
         out.json(&json!({"findings": findings, "errors": errors, "warnings": warnings}))?;
@@ -20,10 +23,21 @@ pub fn run(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
             };
-            let at = if f.pointer.is_empty() { String::new() } else { format!(" {}", f.pointer) };
+            let at = if f.pointer.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", f.pointer)
+            };
             println!("{severity}[{}] {}{at}: {}", f.rule, f.file, f.message);
         }
-        println!("{}: {errors} error(s), {warnings} warning(s)", dir.display());
+        println!(
+            "{}: {errors} error(s), {warnings} warning(s)",
+            dir.display()
+        );
     }
-    Ok(if errors == 0 { Outcome::Passed } else { Outcome::Failed })
+    Ok(if errors == 0 {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
 }

@@ -36,9 +36,18 @@ pub fn run(registry: &Registry, out: &Output) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     let width = rows.iter().map(|r| r.r#type.len()).max().unwrap_or(4);
-    println!("{:width$}  {:8}  {:9}  TITLE", "TYPE", "PATTERN", "VERSIONS");
+    println!(
+        "{:width$}  {:8}  {:9}  TITLE",
+        "TYPE", "PATTERN", "VERSIONS"
+    );
     for r in &rows {
-        println!("{:width$}  {:8}  {:9}  {}", r.r#type, r.pattern, r.versions.join(","), r.title);
+        println!(
+            "{:width$}  {:8}  {:9}  {}",
+            r.r#type,
+            r.pattern,
+            r.versions.join(","),
+            r.title
+        );
     }
     Ok(Outcome::Passed)
 }

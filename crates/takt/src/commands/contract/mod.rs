@@ -20,6 +20,8 @@ pub fn run(cli: &Cli, command: &ContractCommand, out: &Output) -> anyhow::Result
         ContractCommand::Validate { files } => validate::run(&super::registry(cli)?, files, out),
         ContractCommand::Check(args) => check::run(&super::registry(cli)?, args, out),
         ContractCommand::Lint { dir } => lint::run(dir, out),
-        ContractCommand::Asyncapi { output } => asyncapi::run(&super::registry(cli)?, output.as_deref()),
+        ContractCommand::Asyncapi { output } => {
+            asyncapi::run(&super::registry(cli)?, output.as_deref())
+        }
     }
 }

@@ -8,7 +8,12 @@ use takt_model::SchemaVersion;
 use crate::Outcome;
 use crate::output::Output;
 
-pub fn run(registry: &Registry, name: &str, version: Option<&str>, out: &Output) -> anyhow::Result<Outcome> {
+pub fn run(
+    registry: &Registry,
+    name: &str,
+    version: Option<&str>,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
     let contract = registry
         .contract(name)
         .ok_or_else(|| takt_core::Error::UnknownContract(name.to_owned()))?;
@@ -22,7 +27,11 @@ pub fn run(registry: &Registry, name: &str, version: Option<&str>, out: &Output)
         }
     };
     let meta = &chosen.meta;
-    let examples: Vec<&str> = contract.examples().iter().map(|e| e.name.as_str()).collect();
+    let examples: Vec<&str> = contract
+        .examples()
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
     if out.is_json() {
         out.json(&json!({
             "type": name,
@@ -44,7 +53,11 @@ pub fn run(registry: &Registry, name: &str, version: Option<&str>, out: &Output)
     println!("  pattern:       {}", meta.pattern.as_str());
     println!("  compatibility: {}", meta.compatibility);
     println!("  ordering key:  {}", meta.ordering_key.join(" + "));
-    let keys: Vec<String> = meta.business_keys.iter().map(|(k, p)| format!("{k}={p}")).collect();
+    let keys: Vec<String> = meta
+        .business_keys
+        .iter()
+        .map(|(k, p)| format!("{k}={p}"))
+        .collect();
     println!("  business keys: {}", keys.join(", "));
     println!("  origin:        {}", chosen.origin);
     println!("  examples:      {}", examples.join(", "));

@@ -35,7 +35,9 @@ struct Input {
 fn read(path: &Path) -> anyhow::Result<String> {
     if path == Path::new("-") {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
         return Ok(text);
     }
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
@@ -43,31 +45,52 @@ fn read(path: &Path) -> anyhow::Result<String> {
 
 fn split(path: &Path, text: &str) -> Vec<Input> {
     let name = path.display().to_string();
-    let ndjson_extension = matches!(path.extension().and_then(|e| e.to_str()), Some("ndjson" | "jsonl"));
+    let ndjson_extension = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("ndjson" | "jsonl")
+    );
     if !ndjson_extension {
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Array(items)) => {
                 return items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, item)| Input { source: format!("{name}#{i}"), parsed: Ok(item) })
+                    .map(|(i, item)| Input {
+                        source: format!("{name}#{i}"),
+                        parsed: Ok(item),
+                    })
                     .collect();
             }
-            Ok(value) => return vec![Input { source: name, parsed: Ok(value) }],
-            Err(error) if !looks_like_ndjson(text) => return vec![Input { source: name, parsed: Err(error) }],
+            Ok(value) => {
+                return vec![Input {
+                    source: name,
+                    parsed: Ok(value),
+                }];
+            }
+            Err(error) if !looks_like_ndjson(text) => {
+                return vec![Input {
+                    source: name,
+                    parsed: Err(error),
+                }];
+            }
             Err(_) => {}
         }
     }
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(n, line)| Input { source: format!("{name}:{}", n + 1), parsed: serde_json::from_str(line) })
+        .map(|(n, line)| Input {
+            source: format!("{name}:{}", n + 1),
+            parsed: serde_json::from_str(line),
+        })
         .collect()
 }
 
 fn looks_like_ndjson(text: &str) -> bool {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first_parses = lines.next().is_some_and(|l| serde_json::from_str::<Value>(l).is_ok());
+    let first_parses = lines
+        .next()
+        .is_some_and(|l| serde_json::from_str::<Value>(l).is_ok());
     first_parses && lines.next().is_some()
 }
 
@@ -81,8 +104,18 @@ fn check(registry: &Registry, input: Input) -> Checked {
         }]),
     };
     match result {
-        Ok(id) => Checked { source: input.source, valid: true, dataschema: Some(id), violations: Vec::new() },
-        Err(violations) => Checked { source: input.source, valid: false, dataschema: None, violations },
+        Ok(id) => Checked {
+            source: input.source,
+            valid: true,
+            dataschema: Some(id),
+            violations: Vec::new(),
+        },
+        Err(violations) => Checked {
+            source: input.source,
+            valid: false,
+            dataschema: None,
+            violations,
+        },
     }
 }
 
@@ -90,7 +123,11 @@ pub fn run(registry: &Registry, files: &[PathBuf], out: &Output) -> anyhow::Resu
     let mut results = Vec::new();
     for path in files {
         let text = read(path)?;
-        results.extend(split(path, &text).into_iter().map(|input| check(registry, input)));
+        results.extend(
+            split(path, &text)
+                .into_iter()
+                .map(|input| check(registry, input)),
+        );
     }
     let invalid = results.iter().filter(|r| !r.valid).count();
     let valid = results.len() - invalid;
@@ -110,5 +147,9 @@ pub fn run(registry: &Registry, files: &[PathBuf], out: &Output) -> anyhow::Resu
         }
         println!("{valid} valid, {invalid} invalid");
     }
-    Ok(if invalid == 0 { Outcome::Passed } else { Outcome::Failed })
+    Ok(if invalid == 0 {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    })
 }
