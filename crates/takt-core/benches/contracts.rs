@@ -89,56 +89,32 @@ fn forty_properties(variant: bool) -> Value {
     })
 }
 
-fn compatibility(c: &mut Criterion) {
-    let (old, new) = (forty_properties(false), forty_properties(true));
-    let report = compat::check(
+/// FULL check of `new` against `old`, as `takt contract check` runs it.
+fn check_full(old: &Value, new: &Value) -> compat::Report {
+    let earlier = [Version {
+        label: "1.0",
+        schema: old,
+    }];
+    compat::check(
         Mode::Full,
-        &[Version {
-            label: "1.0",
-            schema: &old,
-        }],
+        &earlier,
         Version {
             label: "1.1",
-            schema: &new,
+            schema: new,
         },
         "/data",
-    );
-    assert_eq!(
-        report.breaks().count(),
-        3,
-        "benchmark pair must have breaks to explain"
-    );
+    )
+}
+
+fn compatibility(c: &mut Criterion) {
+    let (old, new) = (forty_properties(false), forty_properties(true));
+    let breaks = check_full(&old, &new).breaks().count();
+    assert_eq!(breaks, 3, "benchmark pair must have breaks to explain");
     c.bench_function("compat/full_40_properties_3_breaks", |b| {
-        b.iter(|| {
-            compat::check(
-                Mode::Full,
-                &[Version {
-                    label: "1.0",
-                    schema: black_box(&old),
-                }],
-                Version {
-                    label: "1.1",
-                    schema: black_box(&new),
-                },
-                "/data",
-            )
-        })
+        b.iter(|| check_full(black_box(&old), black_box(&new)))
     });
     c.bench_function("compat/full_40_properties_identical", |b| {
-        b.iter(|| {
-            compat::check(
-                Mode::Full,
-                &[Version {
-                    label: "1.0",
-                    schema: black_box(&old),
-                }],
-                Version {
-                    label: "1.1",
-                    schema: black_box(&old),
-                },
-                "/data",
-            )
-        })
+        b.iter(|| check_full(black_box(&old), black_box(&old)))
     });
 }
 

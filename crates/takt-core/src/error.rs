@@ -2,8 +2,6 @@ use std::path::PathBuf;
 
 use takt_model::ErrorCode;
 
-use crate::validate::Violation;
-
 /// Result of `takt-core` operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -35,9 +33,6 @@ pub enum Error {
     /// The registry does not know this contract type or version.
     #[error("unknown contract {0}: `takt contract list` shows the known ones")]
     UnknownContract(String),
-    /// A message broke its envelope or contract schema.
-    #[error("message is invalid: {} violation(s), first: {}", .0.len(), .0.first().map(|v| v.to_string()).unwrap_or_default())]
-    Invalid(Vec<Violation>),
     /// A unit table is inconsistent.
     #[error("{origin}: {reason}")]
     InvalidUnitTable {
@@ -71,7 +66,6 @@ impl Error {
             Self::Io { .. } => ErrorCode::Io,
             Self::InvalidContract { .. } => ErrorCode::InvalidContract,
             Self::UnknownContract(_) => ErrorCode::UnknownContract,
-            Self::Invalid(_) => ErrorCode::ValidationFailed,
             Self::InvalidUnitTable { .. } => ErrorCode::InvalidUnitTable,
             Self::UnknownUnit(_) => ErrorCode::UnknownUnit,
             Self::NoConversion { .. } => ErrorCode::NoConversion,

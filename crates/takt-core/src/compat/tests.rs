@@ -693,3 +693,33 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn exclusive_bounds_and_typed_additional_properties() {
+    let n = |bound: Value| closed(json!({"n": bound}), &[]);
+    assert_breaks(
+        &n(json!({"type": "number", "exclusiveMinimum": 0})),
+        &n(json!({"type": "number", "exclusiveMinimum": 5})),
+        &[format!(
+            "/data/n: exclusiveMinimum raised from 0 to 5 — {B}, e.g. /data/n = a number just above 0"
+        )],
+        &[],
+    );
+    assert_breaks(
+        &n(json!({"type": "number", "exclusiveMaximum": 5})),
+        &n(json!({"type": "number", "exclusiveMaximum": 9})),
+        &[],
+        &[format!(
+            "/data/n: exclusiveMaximum raised from 5 to 9 — {F}, e.g. /data/n = a number just below 9"
+        )],
+    );
+    let map = |t: &str| json!({"type": "object", "additionalProperties": {"type": t}});
+    assert_breaks(
+        &map("number"),
+        &map("integer"),
+        &[format!(
+            "/data/<undeclared>: type changed from [\"number\"] to [\"integer\"] — {B}, e.g. /data/<undeclared> = 1.5"
+        )],
+        &[],
+    );
+}

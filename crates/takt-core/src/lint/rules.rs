@@ -39,6 +39,16 @@ const IRREGULAR_PAST: [&str; 12] = [
     "shut",
 ];
 
+/// The strings in an array keyword such as `required`; empty when absent.
+fn strings<'a>(schema: &'a Value, keyword: &str) -> Vec<&'a str> {
+    let items = schema.get(keyword).and_then(Value::as_array);
+    items
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 /// Calls `visit(pointer, object)` for every JSON object in the schema.
 fn walk<'a>(value: &'a Value, pointer: &str, visit: &mut dyn FnMut(&str, &'a Map<String, Value>)) {
     match value {
@@ -228,13 +238,7 @@ fn check_quantity(
     findings: &mut Findings,
 ) {
     let mut fail = |message: String| findings.error(&version.origin, pointer, "quantity", message);
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required = strings(schema, "required");
     if !(required.contains(&"value") && required.contains(&"uom")) {
         fail("a quantity must be an object that requires both value and uom, e.g. {\"value\": \"12.5\", \"uom\": \"KGM\"}".to_owned());
         return;
@@ -301,14 +305,7 @@ pub(super) fn site_and_ordering(version: &ContractVersion, findings: &mut Findin
 }
 
 pub(super) fn envelope(registry: &Registry, findings: &mut Findings) {
-    let required: Vec<&str> = registry
-        .envelope_schema()
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let required = strings(registry.envelope_schema(), "required");
     for attribute in TAKT_EXTENSIONS.iter().filter(|a| !required.contains(a)) {
         let message = format!("the envelope must require the {attribute} extension");
         findings.error(
