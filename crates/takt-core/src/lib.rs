@@ -9,12 +9,16 @@
 //! - [`units`]: exact unit conversion with material-specific factors.
 //! - [`lint`]: style and completeness rules for a contracts directory.
 //! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
+//! - [`audit`]: the tamper-evident audit hash chain and its verifier.
+//! - [`store`]: the storage port (`Store`) every adapter implements.
 
 pub mod asyncapi;
+pub mod audit;
 pub mod compat;
 mod error;
 pub mod lint;
 pub mod registry;
+pub mod store;
 pub mod units;
 pub mod validate;
 

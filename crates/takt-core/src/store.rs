@@ -1,0 +1,172 @@
+//! The storage port: what the hub needs from a durable store, whatever it is.
+//!
+//! Adapters live in `takt-store` (SQLite by default, PostgreSQL for
+//! scale-out) and all pass one conformance suite. The central operation is
+//! [`Store::commit`]: the accepted events, the idempotency record and the
+//! audit entries of one request become durable **together** (one
+//! transaction, fsynced) before the caller may answer 2xx.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::audit::{AuditDraft, AuditEntry, AuditHead};
+
+/// A boxed future, so that the port can be used as `dyn Store`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a store operation failed. The caller must treat the outcome of a
+/// failed commit as unknown-but-not-acknowledged: nothing was answered 2xx.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be reached or refused the operation.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The stored data is not what this version of Takt expects.
+    #[error("store corrupt: {0}")]
+    Corrupt(String),
+    /// The store is shutting down and takes no more writes.
+    #[error("store is shutting down")]
+    ShuttingDown,
+}
+
+/// An accepted message, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// CloudEvents `id`.
+    pub id: String,
+    /// CloudEvents `source`; with `id`, the de-duplication key.
+    pub source: String,
+    /// Contract type.
+    pub contract: String,
+    /// Schema id (`dataschema`).
+    pub dataschema: String,
+    /// Plant code.
+    pub site: String,
+    /// CloudEvents `subject`.
+    pub subject: String,
+    /// Ordering key.
+    pub partition_key: String,
+    /// Catalog interface it arrived through.
+    pub interface: String,
+    /// Authenticated principal that sent it.
+    pub principal: String,
+    /// When the hub accepted it, Unix milliseconds.
+    pub accepted_at_ms: i64,
+    /// Business keys extracted per contract: (kind, value), e.g. ("order", "100012345").
+    pub business_keys: Vec<(String, String)>,
+    /// The canonical CloudEvent as JSON bytes.
+    pub body: Vec<u8>,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the log: accepted order, from 1.
+    pub seq: i64,
+    /// What was stored.
+    pub event: NewEvent,
+}
+
+/// The answer given to the first request with an idempotency key, kept so a
+/// retry gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Who the key belongs to: keys are scoped per principal.
+    pub principal: String,
+    /// The client's `Idempotency-Key` (or a key derived from `source`+`id`).
+    pub key: String,
+    /// SHA-256 of the request body: the same key with another body is refused.
+    pub request_hash: [u8; 32],
+    /// HTTP status of the first answer.
+    pub status: u16,
+    /// Body of the first answer.
+    pub response: Vec<u8>,
+    /// When it was recorded, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// When it may be forgotten, Unix milliseconds.
+    pub expires_at_ms: i64,
+}
+
+/// Everything one request makes durable, in one transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Commit {
+    /// Accepted events (none for a rejected request).
+    pub events: Vec<NewEvent>,
+    /// The idempotency record, when the request had a key.
+    pub idempotency: Option<IdempotencyRecord>,
+    /// Audit entries to chain.
+    pub audit: Vec<AuditDraft>,
+}
+
+/// What happened to one event of a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// Newly stored at this position.
+    Stored(i64),
+    /// An event with the same `source` and `id` was stored before, at this position.
+    AlreadyStored(i64),
+}
+
+/// The result of [`Store::commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    /// Durable: one outcome per event, in order.
+    Committed(Vec<EventOutcome>),
+    /// The idempotency key was used before with the same body: nothing new
+    /// was stored; answer with this first answer (audit entries were still written).
+    Replay(IdempotencyRecord),
+    /// The idempotency key was used before with a different body: nothing
+    /// was stored (audit entries were still written).
+    KeyReused(IdempotencyRecord),
+}
+
+/// How to page through events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Only events that came through this interface.
+    pub interface: Option<String>,
+    /// Only events with this business key (kind, value).
+    pub business_key: Option<(String, String)>,
+    /// Only events after this position (for paging).
+    pub after_seq: i64,
+    /// At most this many (the store caps it).
+    pub limit: usize,
+}
+
+/// The storage port. Implementations must be safe to share between tasks.
+pub trait Store: Send + Sync {
+    /// Makes a commit durable (fsync) before resolving; see [`Commit`].
+    ///
+    /// An idempotency key already recorded turns the commit into a
+    /// [`CommitOutcome::Replay`] or [`CommitOutcome::KeyReused`]; events whose
+    /// `source`+`id` exist are reported as [`EventOutcome::AlreadyStored`].
+    /// Concurrent commits with the same key: exactly one stores.
+    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
+
+    /// The recorded first answer for a principal's key, if any and not expired at `now_ms`.
+    fn idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>>;
+
+    /// Forgets idempotency records that expired before `now_ms`; returns how many.
+    fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// One event by CloudEvents id (the first stored, if several sources used it).
+    fn event(&self, id: &str) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>>;
+
+    /// Events in accepted order, filtered and paged.
+    fn events(&self, query: EventQuery) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>>;
+
+    /// Audit entries from position `from_seq`, at most `limit`, in storage order.
+    fn audit_entries(
+        &self,
+        from_seq: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>>;
+
+    /// The recorded end of the audit chain.
+    fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>>;
+}
