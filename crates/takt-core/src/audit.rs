@@ -150,15 +150,24 @@ pub enum Tamper {
     },
 }
 
-/// Checks entries (in storage order, from the first) against each other and the head.
-///
-/// Returns how many entries were verified.
-pub fn verify(
-    entries: impl IntoIterator<Item = AuditEntry>,
-    head: AuditHead,
-) -> Result<i64, Tamper> {
-    let mut previous = AuditHead::EMPTY;
-    for entry in entries {
+/// Checks a chain entry by entry, so a long log can be read page by page.
+#[derive(Debug, Clone, Copy)]
+pub struct Verifier {
+    previous: AuditHead,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Self {
+            previous: AuditHead::EMPTY,
+        }
+    }
+}
+
+impl Verifier {
+    /// Checks the next entry in storage order.
+    pub fn push(&mut self, entry: &AuditEntry) -> Result<(), Tamper> {
+        let previous = self.previous;
         let expected = previous.seq + 1;
         if entry.seq < expected {
             return Err(Tamper::Reordered {
@@ -181,21 +190,41 @@ pub fn verify(
                 previous: previous.seq,
             });
         }
-        previous = AuditHead {
+        self.previous = AuditHead {
             seq: entry.seq,
             hash: entry.hash,
         };
+        Ok(())
     }
-    if previous.seq < head.seq {
-        return Err(Tamper::Truncated {
-            last: previous.seq,
-            head: head.seq,
-        });
+
+    /// Checks the end of the chain against the recorded head; returns the
+    /// number of entries verified.
+    pub fn finish(self, head: AuditHead) -> Result<i64, Tamper> {
+        let last = self.previous;
+        if last.seq < head.seq {
+            return Err(Tamper::Truncated {
+                last: last.seq,
+                head: head.seq,
+            });
+        }
+        if last.seq > head.seq || last.hash != head.hash {
+            return Err(Tamper::HeadMismatch { seq: last.seq });
+        }
+        Ok(last.seq)
     }
-    if previous.seq > head.seq || previous.hash != head.hash {
-        return Err(Tamper::HeadMismatch { seq: previous.seq });
+}
+
+/// Checks entries (in storage order, from the first) against each other and
+/// the head; returns how many entries were verified.
+pub fn verify(
+    entries: impl IntoIterator<Item = AuditEntry>,
+    head: AuditHead,
+) -> Result<i64, Tamper> {
+    let mut verifier = Verifier::default();
+    for entry in entries {
+        verifier.push(&entry)?;
     }
-    Ok(previous.seq)
+    verifier.finish(head)
 }
 
 #[cfg(test)]

@@ -52,7 +52,8 @@ pub struct NewEvent {
     pub principal: String,
     /// When the hub accepted it, Unix milliseconds.
     pub accepted_at_ms: i64,
-    /// Business keys extracted per contract: (kind, value), e.g. ("order", "100012345").
+    /// Business keys extracted per contract: (kind, value), e.g. ("order", "100012345");
+    /// a store returns them sorted by kind, then value.
     pub business_keys: Vec<(String, String)>,
     /// The canonical CloudEvent as JSON bytes.
     pub body: Vec<u8>,

@@ -1,0 +1,218 @@
+//! The SQLite adapter: the embedded default store.
+
+mod read;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use takt_core::audit::{AuditEntry, AuditHead};
+use takt_core::store::{
+    BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+};
+use tokio::sync::oneshot;
+
+use self::writer::Job;
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Tuning of the SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Commits that may wait for the writer; past it, commits fail fast as
+    /// unavailable (the gateway answers 503 + Retry-After) instead of queueing
+    /// without bound.
+    pub queue_capacity: usize,
+    /// Read-only connections for queries.
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 8_192,
+            readers: 4,
+        }
+    }
+}
+
+/// The embedded store: one SQLite file, one writer thread doing group commit.
+pub struct SqliteStore {
+    path: PathBuf,
+    jobs: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    readers: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
+        Self::open_observed(path, options, Arc::new(|_| {}))
+    }
+
+    /// Like [`SqliteStore::open`]; `on_batch` is told the size of every group commit.
+    pub fn open_observed(
+        path: &Path,
+        options: SqliteOptions,
+        on_batch: Arc<dyn Fn(usize) + Send + Sync>,
+    ) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let mut conn = schema::connect(path, false)?;
+        schema::migrate(&mut conn)?;
+        let readers = (0..options.readers.max(1))
+            .map(|_| schema::connect(path, true))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (sender, receiver) = sync_channel(options.queue_capacity.max(1));
+        let writer = std::thread::Builder::new()
+            .name("takt-sqlite-writer".into())
+            .spawn(move || writer::run(conn, receiver, move |n| on_batch(n)))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok(Self {
+            path: path.to_owned(),
+            jobs: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+            readers: Arc::new(Mutex::new(readers)),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stops taking commits, lets the writer finish what is queued, and waits for it.
+    pub fn close(&self) {
+        let sender = self.jobs.lock().ok().and_then(|mut s| s.take());
+        drop(sender);
+        let writer = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = writer {
+            let _ = handle.join();
+        }
+    }
+
+    /// Runs `f` on a reader connection, off the async runtime.
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, StoreError>> {
+        let readers = self.readers.clone();
+        let path = self.path.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let pooled = readers
+                    .lock()
+                    .map_err(|_| StoreError::Unavailable("reader pool poisoned".into()))?
+                    .pop();
+                let conn = match pooled {
+                    Some(conn) => conn,
+                    None => schema::connect(&path, true)?,
+                };
+                let result = f(&conn);
+                if let Ok(mut pool) = readers.lock() {
+                    pool.push(conn);
+                }
+                result
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
+        })
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store for SqliteStore {
+    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = match self.jobs.lock() {
+            Ok(guard) => match guard.as_ref() {
+                Some(sender) => sender.try_send(Job { commit, reply }).map_err(|e| match e {
+                    TrySendError::Full(_) => {
+                        StoreError::Unavailable("the commit queue is full".into())
+                    }
+                    TrySendError::Disconnected(_) => StoreError::ShuttingDown,
+                }),
+                None => Err(StoreError::ShuttingDown),
+            },
+            Err(_) => Err(StoreError::Unavailable("commit queue poisoned".into())),
+        };
+        Box::pin(async move {
+            sent?;
+            answer.await.map_err(|_| {
+                StoreError::Unavailable("the writer stopped before answering".into())
+            })?
+        })
+    }
+
+    fn idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
+        self.read(move |c| read::idempotency_record(c, &principal, &key, now_ms))
+    }
+
+    fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        // A delete is a write: it goes through a short-lived connection of its
+        // own; SQLite serialises it with the writer.
+        let path = self.path.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let conn = schema::connect(&path, false)?;
+                conn.execute(
+                    "DELETE FROM idempotency WHERE expires_at_ms <= ?1",
+                    [now_ms],
+                )
+                .map(|n| n as u64)
+                .map_err(unavailable)
+            })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("purge task failed: {e}")))?
+        })
+    }
+
+    fn event(&self, id: &str) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>> {
+        let id = id.to_owned();
+        self.read(move |c| read::event(c, &id))
+    }
+
+    fn events(&self, query: EventQuery) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        self.read(move |c| read::events(c, &query))
+    }
+
+    fn audit_entries(
+        &self,
+        from_seq: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        self.read(move |c| read::audit_entries(c, from_seq, limit))
+    }
+
+    fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>> {
+        self.read(read::head)
+    }
+}

@@ -1,0 +1,145 @@
+//! Queries, shared by the writer (inside its transaction) and the readers.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use takt_core::audit::{AuditDraft, AuditEntry, AuditHead};
+use takt_core::store::{EventQuery, IdempotencyRecord, NewEvent, StoreError, StoredEvent};
+
+use super::unavailable;
+
+/// Most events returned by one query, whatever the caller asks.
+pub(super) const MAX_PAGE: usize = 1_000;
+
+fn hash(row: &Row<'_>, index: usize) -> rusqlite::Result<[u8; 32]> {
+    let bytes: Vec<u8> = row.get(index)?;
+    bytes.try_into().map_err(|_| {
+        rusqlite::Error::InvalidColumnType(index, "hash".into(), rusqlite::types::Type::Blob)
+    })
+}
+
+pub(super) fn head(conn: &Connection) -> Result<AuditHead, StoreError> {
+    conn.prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .and_then(|mut s| {
+            s.query_row([], |r| {
+                Ok(AuditHead {
+                    seq: r.get(0)?,
+                    hash: hash(r, 1)?,
+                })
+            })
+        })
+        .map_err(unavailable)
+}
+
+pub(super) fn idempotency_record(
+    conn: &Connection,
+    principal: &str,
+    key: &str,
+    now_ms: i64,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    conn.prepare_cached(
+        "SELECT request_hash, status, response, created_at_ms, expires_at_ms FROM idempotency
+         WHERE principal = ?1 AND key = ?2 AND expires_at_ms > ?3",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![principal, key, now_ms], |r| {
+            Ok(IdempotencyRecord {
+                principal: principal.to_owned(),
+                key: key.to_owned(),
+                request_hash: hash(r, 0)?,
+                status: r.get(1)?,
+                response: r.get(2)?,
+                created_at_ms: r.get(3)?,
+                expires_at_ms: r.get(4)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(unavailable)
+}
+
+const EVENT_COLUMNS: &str = "e.seq, e.id, e.source, e.contract, e.dataschema, e.site, e.subject, e.partition_key, e.interface, e.principal, e.accepted_at_ms, e.body";
+
+fn event_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+    let seq: i64 = r.get(0)?;
+    let mut keys = conn
+        .prepare_cached("SELECT kind, value FROM event_keys WHERE seq = ?1 ORDER BY kind, value")?;
+    let business_keys = keys
+        .query_map([seq], |k| Ok((k.get(0)?, k.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(StoredEvent {
+        seq,
+        event: NewEvent {
+            id: r.get(1)?,
+            source: r.get(2)?,
+            contract: r.get(3)?,
+            dataschema: r.get(4)?,
+            site: r.get(5)?,
+            subject: r.get(6)?,
+            partition_key: r.get(7)?,
+            interface: r.get(8)?,
+            principal: r.get(9)?,
+            accepted_at_ms: r.get(10)?,
+            business_keys,
+            body: r.get(11)?,
+        },
+    })
+}
+
+pub(super) fn event(conn: &Connection, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+    let sql =
+        format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 ORDER BY e.seq LIMIT 1");
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| s.query_row([id], |r| event_row(conn, r)).optional())
+        .map_err(unavailable)
+}
+
+pub(super) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    let limit = q.limit.clamp(1, MAX_PAGE) as i64;
+    let (kind, value) = q.business_key.clone().unzip();
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e
+         WHERE e.seq > ?1
+           AND (?2 IS NULL OR e.interface = ?2)
+           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM event_keys k WHERE k.seq = e.seq AND k.kind = ?3 AND k.value = ?4))
+         ORDER BY e.seq LIMIT ?5"
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows = statement
+        .query_map(params![q.after_seq, q.interface, kind, value, limit], |r| {
+            event_row(conn, r)
+        })
+        .map_err(unavailable)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(unavailable)
+}
+
+pub(super) fn audit_entries(
+    conn: &Connection,
+    from_seq: i64,
+    limit: usize,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT seq, at_ms, principal, action, interface, outcome, message_id, prev_hash, hash
+             FROM audit WHERE seq >= ?1 ORDER BY rowid LIMIT ?2",
+        )
+        .map_err(unavailable)?;
+    let rows = statement
+        .query_map(params![from_seq, limit.clamp(1, MAX_PAGE) as i64], |r| {
+            Ok(AuditEntry {
+                seq: r.get(0)?,
+                draft: AuditDraft {
+                    at_ms: r.get(1)?,
+                    principal: r.get(2)?,
+                    action: r.get(3)?,
+                    interface: r.get(4)?,
+                    outcome: r.get(5)?,
+                    message_id: r.get(6)?,
+                },
+                prev_hash: hash(r, 7)?,
+                hash: hash(r, 8)?,
+            })
+        })
+        .map_err(unavailable)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(unavailable)
+}

@@ -1,0 +1,184 @@
+//! The single writer: group commit.
+//!
+//! Commits arrive on a bounded queue. The writer takes the first, then every
+//! other one already waiting (up to [`MAX_BATCH`]), applies each inside its
+//! own savepoint of one transaction, commits once (one fsync for the whole
+//! batch), and only then answers every caller. A commit that fails answers
+//! every caller of the batch with an error: nothing was acknowledged.
+
+use std::sync::mpsc::Receiver;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use takt_core::audit::{AuditDraft, AuditHead};
+use takt_core::store::{
+    Commit, CommitOutcome, EventOutcome, IdempotencyRecord, NewEvent, StoreError,
+};
+use tokio::sync::oneshot;
+
+use super::read::{head, idempotency_record};
+use super::unavailable;
+
+/// Most commits applied in one transaction.
+pub(super) const MAX_BATCH: usize = 512;
+
+/// One queued commit and where to send its outcome.
+pub(super) struct Job {
+    pub(super) commit: Commit,
+    pub(super) reply: oneshot::Sender<Result<CommitOutcome, StoreError>>,
+}
+
+/// Runs until every sender is dropped, then returns after the last batch.
+pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>, on_batch: impl Fn(usize)) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        on_batch(batch.len());
+        let outcomes = apply(&mut conn, &batch);
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            // A caller that gave up waiting is not an error for the others.
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, StoreError>> {
+    let failed = |e: StoreError| {
+        batch
+            .iter()
+            .map(|_| Err(StoreError::Unavailable(e.to_string())))
+            .collect()
+    };
+    let mut tx = match conn.transaction() {
+        Ok(tx) => tx,
+        Err(e) => return failed(unavailable(e)),
+    };
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for job in batch {
+        outcomes.push(apply_one(&mut tx, &job.commit));
+    }
+    match tx.commit() {
+        Ok(()) => outcomes,
+        Err(e) => failed(unavailable(e)),
+    }
+}
+
+/// Applies one commit inside a savepoint, so its failure leaves the batch intact.
+fn apply_one(tx: &mut Transaction<'_>, commit: &Commit) -> Result<CommitOutcome, StoreError> {
+    let savepoint = tx.savepoint().map_err(unavailable)?;
+    let outcome = write_commit(&savepoint, commit)?;
+    savepoint.commit().map_err(unavailable)?;
+    Ok(outcome)
+}
+
+fn write_commit(conn: &Connection, commit: &Commit) -> Result<CommitOutcome, StoreError> {
+    if let Some(record) = &commit.idempotency {
+        let known = idempotency_record(conn, &record.principal, &record.key, record.created_at_ms)?;
+        if let Some(first) = known {
+            append_audit(conn, &commit.audit)?;
+            return Ok(if first.request_hash == record.request_hash {
+                CommitOutcome::Replay(first)
+            } else {
+                CommitOutcome::KeyReused(first)
+            });
+        }
+    }
+    let mut outcomes = Vec::with_capacity(commit.events.len());
+    for event in &commit.events {
+        outcomes.push(insert_event(conn, event)?);
+    }
+    if let Some(record) = &commit.idempotency {
+        insert_idempotency(conn, record)?;
+    }
+    append_audit(conn, &commit.audit)?;
+    Ok(CommitOutcome::Committed(outcomes))
+}
+
+fn insert_event(conn: &Connection, event: &NewEvent) -> Result<EventOutcome, StoreError> {
+    let existing: Option<i64> = conn
+        .prepare_cached("SELECT seq FROM events WHERE source = ?1 AND id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![event.source, event.id], |r| r.get(0))
+                .optional()
+        })
+        .map_err(unavailable)?;
+    if let Some(seq) = existing {
+        return Ok(EventOutcome::AlreadyStored(seq));
+    }
+    conn.prepare_cached(
+        "INSERT INTO events (id, source, contract, dataschema, site, subject, partition_key, interface, principal, accepted_at_ms, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            event.id, event.source, event.contract, event.dataschema, event.site, event.subject,
+            event.partition_key, event.interface, event.principal, event.accepted_at_ms, event.body,
+        ])
+    })
+    .map_err(unavailable)?;
+    let seq = conn.last_insert_rowid();
+    let mut keys = conn
+        .prepare_cached("INSERT OR IGNORE INTO event_keys (kind, value, seq) VALUES (?1, ?2, ?3)")
+        .map_err(unavailable)?;
+    for (kind, value) in &event.business_keys {
+        keys.execute(params![kind, value, seq])
+            .map_err(unavailable)?;
+    }
+    Ok(EventOutcome::Stored(seq))
+}
+
+fn insert_idempotency(conn: &Connection, r: &IdempotencyRecord) -> Result<(), StoreError> {
+    // An expired record for the same key may still be there: the new one replaces it.
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO idempotency (principal, key, request_hash, status, response, created_at_ms, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            r.principal, r.key, r.request_hash.as_slice(), r.status, r.response, r.created_at_ms, r.expires_at_ms,
+        ])
+    })
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn append_audit(conn: &Connection, drafts: &[AuditDraft]) -> Result<(), StoreError> {
+    if drafts.is_empty() {
+        return Ok(());
+    }
+    // The head is read inside the transaction, so a rolled-back savepoint
+    // never leaves a stale head behind.
+    let mut current: AuditHead = head(conn)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO audit (seq, at_ms, principal, action, interface, outcome, message_id, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .map_err(unavailable)?;
+    for draft in drafts {
+        let (entry, next) = current.chain(draft.clone());
+        let d = &entry.draft;
+        insert
+            .execute(params![
+                entry.seq,
+                d.at_ms,
+                d.principal,
+                d.action,
+                d.interface,
+                d.outcome,
+                d.message_id,
+                entry.prev_hash.as_slice(),
+                entry.hash.as_slice(),
+            ])
+            .map_err(unavailable)?;
+        current = next;
+    }
+    conn.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
+        .and_then(|mut s| s.execute(params![current.seq, current.hash.as_slice()]))
+        .map_err(unavailable)?;
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! The conformance suite every storage adapter must pass.
+//!
+//! Each check takes a fresh, empty store. `conformance_tests!(name, factory)`
+//! turns every check into one `#[tokio::test]` for an adapter.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use takt_core::audit::AuditDraft;
+use takt_core::store::{
+    Commit, CommitOutcome, EventOutcome, EventQuery, IdempotencyRecord, NewEvent, Store,
+};
+use takt_store::verify_audit;
+
+pub fn event(n: u32) -> NewEvent {
+    NewEvent {
+        id: format!("0193a3f0-6c2e-7b1a-9d4e-{n:012}"),
+        source: "urn:takt:site:1010:mes:mes01".into(),
+        contract: "mfg.material.consumed.v1".into(),
+        dataschema: "urn:takt:schema:mfg.material.consumed.v1:1.0".into(),
+        site: "1010".into(),
+        subject: format!("productionorder/1010/{}", 100 + n % 3),
+        partition_key: format!("1010/{}", 100 + n % 3),
+        interface: if n % 2 == 0 {
+            "mes1010-consumption".into()
+        } else {
+            "mes1010-confirmation".into()
+        },
+        principal: "mes-plant1010".into(),
+        accepted_at_ms: 1_764_000_000_000 + i64::from(n),
+        business_keys: vec![
+            ("lot".into(), format!("L{n}")),
+            ("order".into(), format!("{}", 100 + n % 3)),
+        ],
+        body: format!("{{\"n\":{n}}}").into_bytes(),
+    }
+}
+
+pub fn audit(action: &str, id: &str) -> AuditDraft {
+    AuditDraft {
+        at_ms: 1_764_000_000_000,
+        principal: "mes-plant1010".into(),
+        action: action.into(),
+        interface: Some("mes1010-consumption".into()),
+        outcome: "accepted".into(),
+        message_id: Some(id.into()),
+    }
+}
+
+pub fn record(key: &str, body: &[u8], now: i64) -> IdempotencyRecord {
+    IdempotencyRecord {
+        principal: "mes-plant1010".into(),
+        key: key.into(),
+        request_hash: Sha256::digest(body).into(),
+        status: 202,
+        response: b"{\"status\":\"accepted\"}".to_vec(),
+        created_at_ms: now,
+        expires_at_ms: now + 86_400_000,
+    }
+}
+
+pub fn ingest(n: u32) -> Commit {
+    let e = event(n);
+    Commit {
+        audit: vec![audit("event.ingest", &e.id)],
+        events: vec![e],
+        idempotency: None,
+    }
+}
+
+pub async fn stores_events_in_order_and_reads_them_back(store: Arc<dyn Store>) {
+    for n in 0..10 {
+        assert_eq!(
+            store.commit(ingest(n)).await.unwrap(),
+            CommitOutcome::Committed(vec![EventOutcome::Stored(i64::from(n) + 1)])
+        );
+    }
+    let third = store.event(&event(2).id).await.unwrap().unwrap();
+    assert_eq!((third.seq, &third.event), (3, &event(2)));
+    assert!(store.event("no-such-id").await.unwrap().is_none());
+
+    let page = |after_seq, limit| EventQuery {
+        after_seq,
+        limit,
+        ..Default::default()
+    };
+    let first = store.events(page(0, 4)).await.unwrap();
+    assert_eq!(
+        first.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let next = store.events(page(4, 4)).await.unwrap();
+    assert_eq!(next.iter().map(|e| e.seq).collect::<Vec<_>>(), [5, 6, 7, 8]);
+
+    let by_interface = store
+        .events(EventQuery {
+            interface: Some("mes1010-confirmation".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_interface.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [2, 4, 6, 8, 10]
+    );
+    let by_order = store
+        .events(EventQuery {
+            business_key: Some(("order".into(), "101".into())),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        by_order.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [2, 5, 8]
+    );
+    let by_lot = store
+        .events(EventQuery {
+            business_key: Some(("lot".into(), "L7".into())),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_lot.len(), 1);
+    assert_eq!(by_lot[0].event, event(7));
+}
+
+pub async fn deduplicates_on_source_and_id(store: Arc<dyn Store>) {
+    store.commit(ingest(1)).await.unwrap();
+    let mut again = ingest(1);
+    again.events[0].body = b"different".to_vec();
+    again.events.push(event(2));
+    assert_eq!(
+        store.commit(again).await.unwrap(),
+        CommitOutcome::Committed(vec![
+            EventOutcome::AlreadyStored(1),
+            EventOutcome::Stored(2)
+        ])
+    );
+    assert_eq!(
+        store.event(&event(1).id).await.unwrap().unwrap().event.body,
+        event(1).body
+    );
+    let mut other_source = ingest(1);
+    other_source.events[0].source = "urn:takt:site:2020:mes:mes02".into();
+    assert_eq!(
+        store.commit(other_source).await.unwrap(),
+        CommitOutcome::Committed(vec![EventOutcome::Stored(3)])
+    );
+}
+
+pub async fn idempotency_keys_replay_refuse_and_expire(store: Arc<dyn Store>) {
+    let now = 1_764_000_000_000;
+    let mut first = ingest(1);
+    first.idempotency = Some(record("key-1", b"body-a", now));
+    assert!(matches!(
+        store.commit(first).await.unwrap(),
+        CommitOutcome::Committed(_)
+    ));
+
+    let mut replay = ingest(2);
+    replay.idempotency = Some(record("key-1", b"body-a", now + 1_000));
+    let CommitOutcome::Replay(answer) = store.commit(replay).await.unwrap() else {
+        panic!("expected a replay")
+    };
+    assert_eq!((answer.status, answer.created_at_ms), (202, now));
+    assert!(
+        store.event(&event(2).id).await.unwrap().is_none(),
+        "a replay stores nothing"
+    );
+
+    let mut reused = ingest(3);
+    reused.idempotency = Some(record("key-1", b"body-b", now + 2_000));
+    assert!(matches!(
+        store.commit(reused).await.unwrap(),
+        CommitOutcome::KeyReused(_)
+    ));
+    assert!(store.event(&event(3).id).await.unwrap().is_none());
+
+    let seen = store
+        .idempotency("mes-plant1010", "key-1", now + 3_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        seen.request_hash,
+        record("key-1", b"body-a", 0).request_hash
+    );
+    assert!(
+        store
+            .idempotency("another-principal", "key-1", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "keys are scoped per principal"
+    );
+
+    let after_expiry = now + 86_400_000 + 1;
+    assert!(
+        store
+            .idempotency("mes-plant1010", "key-1", after_expiry)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let mut reuse_after_expiry = ingest(4);
+    reuse_after_expiry.idempotency = Some(record("key-1", b"body-c", after_expiry));
+    assert!(matches!(
+        store.commit(reuse_after_expiry).await.unwrap(),
+        CommitOutcome::Committed(_)
+    ));
+    assert_eq!(
+        store
+            .purge_idempotency(after_expiry + 86_400_000 + 1)
+            .await
+            .unwrap(),
+        1
+    );
+    // Audit entries were written for the replay and the refusal too.
+    assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 4);
+}
+
+pub async fn concurrent_commits_with_one_key_store_once(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut commit = ingest(n);
+            commit.idempotency = Some(record("same-key", b"same-body", 1_764_000_000_000));
+            store.commit(commit).await.unwrap()
+        }));
+    }
+    let mut committed = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            CommitOutcome::Committed(_) => committed += 1,
+            CommitOutcome::Replay(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(committed, 1);
+    assert_eq!(
+        store
+            .events(EventQuery {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+pub async fn many_concurrent_commits_are_all_stored_once(store: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for n in 0..300 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store.commit(ingest(n)).await.unwrap()
+        }));
+    }
+    let mut seqs = HashSet::new();
+    for task in tasks {
+        let CommitOutcome::Committed(outcomes) = task.await.unwrap() else {
+            panic!("not committed")
+        };
+        let [EventOutcome::Stored(seq)] = outcomes.as_slice() else {
+            panic!("not stored: {outcomes:?}")
+        };
+        assert!(seqs.insert(*seq), "seq {seq} given twice");
+    }
+    let stored = store
+        .events(EventQuery {
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 300);
+    assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 300);
+}
+
+pub async fn audit_chain_spans_commits(store: Arc<dyn Store>) {
+    let rejected = Commit {
+        audit: vec![AuditDraft {
+            outcome: "rejected:403".into(),
+            ..audit("event.ingest", "x")
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        store.commit(rejected).await.unwrap(),
+        CommitOutcome::Committed(vec![])
+    );
+    store.commit(ingest(1)).await.unwrap();
+    let entries = store.audit_entries(1, 10).await.unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].draft.outcome, "rejected:403");
+    assert_eq!(entries[1].prev_hash, entries[0].hash);
+    let head = store.audit_head().await.unwrap();
+    assert_eq!((head.seq, head.hash), (2, entries[1].hash));
+    assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 2);
+}
+
+/// Declares one test per conformance check for an adapter: `conformance_tests!(module_name, factory)`,
+/// where `factory()` returns a fresh empty `Arc<dyn Store>`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($adapter:ident, $factory:expr) => {
+        mod $adapter {
+            use super::conformance as c;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn stores_events_in_order_and_reads_them_back() {
+                c::stores_events_in_order_and_reads_them_back($factory().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn deduplicates_on_source_and_id() {
+                c::deduplicates_on_source_and_id($factory().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn idempotency_keys_replay_refuse_and_expire() {
+                c::idempotency_keys_replay_refuse_and_expire($factory().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_commits_with_one_key_store_once() {
+                c::concurrent_commits_with_one_key_store_once($factory().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn many_concurrent_commits_are_all_stored_once() {
+                c::many_concurrent_commits_are_all_stored_once($factory().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn audit_chain_spans_commits() {
+                c::audit_chain_spans_commits($factory().await).await
+            }
+        }
+    };
+}

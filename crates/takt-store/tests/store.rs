@@ -1,0 +1,109 @@
+//! The storage adapters against the conformance suite, plus what is
+//! specific to each adapter (durability across reopen, tamper detection on
+//! the real database file).
+#![allow(clippy::unwrap_used)]
+
+mod conformance;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use takt_core::audit::Tamper;
+use takt_core::store::{CommitOutcome, EventQuery, Store};
+use takt_store::{SqliteOptions, SqliteStore, verify_audit};
+
+/// A fresh SQLite store in its own temporary directory (kept alive by leaking
+/// the directory handle for the test's duration).
+async fn sqlite() -> Arc<dyn Store> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("takt.db");
+    std::mem::forget(dir);
+    Arc::new(SqliteStore::open(&path, SqliteOptions::default()).unwrap())
+}
+
+conformance_tests!(sqlite_conformance, super::sqlite);
+
+fn open(path: &Path) -> SqliteStore {
+    SqliteStore::open(path, SqliteOptions::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_survives_reopen_and_continues_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/takt.db");
+    {
+        let store = open(&path);
+        for n in 0..5 {
+            store.commit(conformance::ingest(n)).await.unwrap();
+        }
+        store.close();
+    }
+    let store = open(&path);
+    assert_eq!(
+        store
+            .events(EventQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    let outcome = store.commit(conformance::ingest(5)).await.unwrap();
+    assert!(matches!(outcome, CommitOutcome::Committed(_)));
+    assert_eq!(verify_audit(&store).await.unwrap(), 6);
+}
+
+/// Opens the database behind the store's back, as an attacker with file access would.
+fn tamper(path: &Path, sql: &str) {
+    let conn = rusqlite_conn(path);
+    conn.execute_batch(sql).unwrap();
+}
+
+fn rusqlite_conn(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_audit_tampering_is_detected() {
+    let cases: [(&str, Tamper); 5] = [
+        (
+            "UPDATE audit SET outcome = 'rejected:403' WHERE seq = 3",
+            Tamper::Altered { seq: 3 },
+        ),
+        (
+            "DELETE FROM audit WHERE seq = 2",
+            Tamper::OutOfSequence {
+                seq: 3,
+                expected: 2,
+            },
+        ),
+        (
+            "UPDATE audit SET seq = -2 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -2;",
+            Tamper::Altered { seq: 2 },
+        ),
+        (
+            "DELETE FROM audit WHERE seq >= 4",
+            Tamper::Truncated { last: 3, head: 5 },
+        ),
+        (
+            "DELETE FROM audit WHERE seq >= 4; UPDATE audit_head SET seq = 3",
+            Tamper::HeadMismatch { seq: 3 },
+        ),
+    ];
+    for (sql, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("takt.db");
+        let store = open(&path);
+        for n in 0..5 {
+            store.commit(conformance::ingest(n)).await.unwrap();
+        }
+        assert_eq!(verify_audit(&store).await.unwrap(), 5);
+        tamper(&path, sql);
+        match verify_audit(&store).await {
+            Err(takt_store::VerifyError::Tampered(found)) => assert_eq!(found, expected, "{sql}"),
+            other => panic!("{sql}: expected {expected:?}, got {other:?}"),
+        }
+    }
+}
