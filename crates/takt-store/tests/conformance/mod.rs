@@ -22,7 +22,7 @@ pub fn event(n: u32) -> NewEvent {
         site: "1010".into(),
         subject: format!("productionorder/1010/{}", 100 + n % 3),
         partition_key: format!("1010/{}", 100 + n % 3),
-        interface: if n % 2 == 0 {
+        interface: if n.is_multiple_of(2) {
             "mes1010-consumption".into()
         } else {
             "mes1010-confirmation".into()
