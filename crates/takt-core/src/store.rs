@@ -62,7 +62,9 @@ pub struct NewEvent {
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
-    /// Position in the log: accepted order, from 1.
+    /// Position in the log: strictly increasing in accepted order. SQLite
+    /// numbers without gaps; PostgreSQL may skip numbers after a rollback
+    /// or a race between instances.
     pub seq: i64,
     /// What was stored.
     pub event: NewEvent,

@@ -3,12 +3,17 @@
 //! - [`SqliteStore`]: the embedded default. One SQLite file in WAL mode with
 //!   `synchronous=FULL`; a single writer thread batches concurrent commits
 //!   into one transaction (group commit), so many requests share one fsync.
+//! - [`PostgresStore`]: for several hub instances sharing state. The same
+//!   group commit on a writer task; unique constraints and a locked audit
+//!   head keep idempotency and the audit chain correct across instances.
 //!
 //! Every adapter passes the conformance suite in `tests/conformance.rs`.
 //! [`verify_audit`] walks any store's audit chain.
 
+mod postgres;
 mod sqlite;
 mod verify;
 
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use verify::{VerifyError, verify_audit};

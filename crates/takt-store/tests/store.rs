@@ -8,9 +8,11 @@ mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use takt_core::audit::Tamper;
 use takt_core::store::{CommitOutcome, EventQuery, Store};
-use takt_store::{SqliteOptions, SqliteStore, verify_audit};
+
+use takt_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, verify_audit};
 
 /// A fresh SQLite store in its own temporary directory (kept alive by leaking
 /// the directory handle for the test's duration).
@@ -22,6 +24,39 @@ async fn sqlite() -> Arc<dyn Store> {
 }
 
 conformance_tests!(sqlite_conformance, super::sqlite);
+
+/// The machine's PostgreSQL (`TAKT_TEST_POSTGRES`, default: loopback, trust
+/// auth, database `test`). It must be reachable: a missing server fails.
+fn postgres_url() -> String {
+    std::env::var("TAKT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+}
+
+/// A fresh PostgreSQL store in a schema of its own, dropped first if a
+/// previous run left it behind.
+async fn postgres() -> Arc<dyn Store> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "takt_test_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {:?} is required: {e}", postgres_url()));
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .await
+        .unwrap();
+    let options = PostgresOptions {
+        schema,
+        ..PostgresOptions::new(postgres_url())
+    };
+    Arc::new(PostgresStore::open(options).await.unwrap())
+}
+
+conformance_tests!(postgres_conformance, super::postgres);
 
 fn open(path: &Path) -> SqliteStore {
     SqliteStore::open(path, SqliteOptions::default()).unwrap()

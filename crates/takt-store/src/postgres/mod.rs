@@ -1,0 +1,168 @@
+//! The PostgreSQL adapter: state for several hub instances.
+
+mod read;
+mod schema;
+mod writer;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use takt_core::audit::{AuditEntry, AuditHead};
+use takt_core::store::{
+    BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_postgres::Client;
+
+use self::writer::Job;
+
+fn unavailable(e: tokio_postgres::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+type BoxedConnect = Pin<Box<dyn Future<Output = Result<Client, StoreError>> + Send>>;
+
+/// Where and how to connect.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// libpq-style connection string, e.g. `host=127.0.0.1 user=takt dbname=takt`.
+    pub url: String,
+    /// Schema holding Takt's tables (created if missing): lowercase, digits, `_`.
+    pub schema: String,
+    /// Commits that may wait for the writer before commits fail fast.
+    pub queue_capacity: usize,
+}
+
+impl PostgresOptions {
+    /// Options for `url` with the `takt` schema and default limits.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            schema: "takt".into(),
+            queue_capacity: 8_192,
+        }
+    }
+}
+
+/// The PostgreSQL store: a writer task doing group commit, a shared reader connection.
+pub struct PostgresStore {
+    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    reader: Mutex<Client>,
+    options: PostgresOptions,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("schema", &self.options.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects, migrates, and starts the writer task (needs a tokio runtime).
+    pub async fn open(options: PostgresOptions) -> Result<Self, StoreError> {
+        let mut writer_client = schema::connect(&options.url, &options.schema).await?;
+        schema::migrate(&mut writer_client).await?;
+        let reader = schema::connect(&options.url, &options.schema).await?;
+        let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
+        let (url, name) = (options.url.clone(), options.schema.clone());
+        let reconnect: writer::Reconnect = Box::new(move || {
+            let (url, name) = (url.clone(), name.clone());
+            Box::pin(async move { schema::connect(&url, &name).await })
+        });
+        tokio::spawn(writer::run(writer_client, receiver, reconnect));
+        Ok(Self {
+            jobs: std::sync::Mutex::new(Some(sender)),
+            reader: Mutex::new(reader),
+            options,
+        })
+    }
+
+    /// Stops taking commits; queued ones are still written.
+    pub fn close(&self) {
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+    }
+
+    /// Runs a read on the reader connection, reconnecting it if it was lost.
+    async fn reader(&self) -> Result<tokio::sync::MutexGuard<'_, Client>, StoreError> {
+        let mut client = self.reader.lock().await;
+        if client.is_closed() {
+            *client = schema::connect(&self.options.url, &self.options.schema).await?;
+        }
+        Ok(client)
+    }
+}
+
+impl Store for PostgresStore {
+    fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
+        let (reply, answer) = oneshot::channel();
+        let sent = match self.jobs.lock() {
+            Ok(guard) => match guard.as_ref() {
+                Some(sender) => sender.try_send(Job { commit, reply }).map_err(|e| match e {
+                    TrySendError::Full(_) => {
+                        StoreError::Unavailable("the commit queue is full".into())
+                    }
+                    TrySendError::Closed(_) => StoreError::ShuttingDown,
+                }),
+                None => Err(StoreError::ShuttingDown),
+            },
+            Err(_) => Err(StoreError::Unavailable("commit queue poisoned".into())),
+        };
+        Box::pin(async move {
+            sent?;
+            answer.await.map_err(|_| {
+                StoreError::Unavailable("the writer stopped before answering".into())
+            })?
+        })
+    }
+
+    fn idempotency(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
+        Box::pin(async move {
+            read::idempotency_record(&*self.reader().await?, &principal, &key, now_ms).await
+        })
+    }
+
+    fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let client = self.reader().await?;
+            client
+                .execute(
+                    "DELETE FROM idempotency WHERE expires_at_ms <= $1",
+                    &[&now_ms],
+                )
+                .await
+                .map_err(unavailable)
+        })
+    }
+
+    fn event(&self, id: &str) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>> {
+        let id = id.to_owned();
+        Box::pin(async move { read::event(&*self.reader().await?, &id).await })
+    }
+
+    fn events(&self, query: EventQuery) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        Box::pin(async move { read::events(&*self.reader().await?, &query).await })
+    }
+
+    fn audit_entries(
+        &self,
+        from_seq: i64,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<AuditEntry>, StoreError>> {
+        Box::pin(async move { read::audit_entries(&*self.reader().await?, from_seq, limit).await })
+    }
+
+    fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>> {
+        Box::pin(async move { read::head(&*self.reader().await?).await })
+    }
+}
