@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use num_rational::BigRational;
 use takt_core::compat::Mode;
+use takt_model::SchemaVersion;
 
 /// Takt: a governed integration hub for manufacturing.
 #[derive(Debug, Parser)]
@@ -50,8 +51,8 @@ pub enum ContractCommand {
         /// Contract type, e.g. mfg.material.consumed.v1.
         contract: String,
         /// Schema version, e.g. 1.0 (default: the latest).
-        #[arg(long)]
-        version: Option<String>,
+        #[arg(long, value_parser = parse_version)]
+        version: Option<SchemaVersion>,
     },
     /// Validate messages (JSON, a JSON array batch, or NDJSON; '-' for stdin).
     Validate {
@@ -82,9 +83,13 @@ pub struct CheckArgs {
     pub old: String,
     /// The new schema file.
     pub new: PathBuf,
-    /// Compatibility mode (default: the new schema's x-takt-compatibility, else backward).
+    /// Compatibility mode (default: the new schema's x-takt-compatibility, else backward_transitive).
     #[arg(long, value_parser = parse_mode)]
     pub mode: Option<Mode>,
+}
+
+fn parse_version(s: &str) -> Result<SchemaVersion, String> {
+    s.parse().map_err(|e: takt_model::Error| e.to_string())
 }
 
 fn parse_mode(s: &str) -> Result<Mode, String> {

@@ -275,7 +275,7 @@ fn deployment_contracts_load_from_flag_and_environment() {
     assert_eq!(result["steps"].as_array().unwrap().len(), 2);
     assert_eq!(
         result["steps"][0],
-        json!({"from": "C62", "to": "KGM", "factor": "12/5", "source": "material", "material": "CAP-200", "validity": "2026-01-01..…"})
+        json!({"from": "C62", "to": "KGM", "factor": "12/5", "source": "material", "material": "CAP-200", "valid_from": "2026-01-01", "valid_to": null})
     );
 
     let output = Command::new(env!("CARGO_BIN_EXE_takt"))
@@ -300,7 +300,7 @@ fn deployment_contracts_load_from_flag_and_environment() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     let error = String::from_utf8(output.stderr).unwrap();
-    assert!(error.contains("material CAP-200 has no chain of conversions from count to mass valid on 2025-06-01; it has: C62→KGM valid 2026-01-01..…"), "{error}");
+    assert!(error.contains("material CAP-200 has no chain of conversions from count to mass valid on 2025-06-01; it has: C62→KGM valid from 2026-01-01"), "{error}");
 }
 
 #[test]
@@ -399,4 +399,85 @@ fn asyncapi_document_passes_the_official_schema() {
     let mut broken = document.clone();
     broken["operations"]["receive.mfg.material.consumed.v1"]["action"] = json!("publish");
     assert!(!validator.is_valid(&broken));
+}
+
+#[test]
+fn rough_edges_are_handled() {
+    // A reader that goes away is not a crash.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_takt"))
+        .args(["contract", "asyncapi"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // An empty input is a failure, not "0 invalid".
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("empty.json"), "[]").unwrap();
+    let output = takt_in(
+        dir.path(),
+        &["--json", "contract", "validate", "empty.json"],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        json_of(&output)["results"][0]["violations"][0]["rule"],
+        "empty"
+    );
+
+    // A published version cannot be changed in place.
+    let v10 = fs::read_to_string(root().join("contracts/mfg.material.consumed.v1/1.0.schema.json"))
+        .unwrap();
+    fs::write(
+        dir.path().join("1.0.schema.json"),
+        v10.replace("Consumed quantity.", "Quantity consumed."),
+    )
+    .unwrap();
+    let output = takt_in(
+        dir.path(),
+        &[
+            "contract",
+            "check",
+            "mfg.material.consumed.v1",
+            "1.0.schema.json",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("version 1.0 is already published with different content"),
+        "{}",
+        stdout(&output)
+    );
+
+    // Two different contracts are not versions of each other.
+    let output = takt(&[
+        "contract",
+        "check",
+        "mfg.inventory.moved.v1",
+        "contracts/mfg.material.consumed.v1/1.1.schema.json",
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("compare versions of one contract"));
+
+    // A malformed argument is a usage error; a missing file reports the io code.
+    let output = takt(&[
+        "contract",
+        "show",
+        "mfg.material.consumed.v1",
+        "--version",
+        "1",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = takt(&["--json", "contract", "validate", "no-such-file.json"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(json_of(&output)["error"]["code"], "io");
 }

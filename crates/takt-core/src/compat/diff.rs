@@ -26,8 +26,17 @@ pub(super) fn diff(old: &Value, new: &Value, prefix: &str) -> Vec<Change> {
         stack: Vec::new(),
     };
     differ.compare(old, new, prefix);
+    differ.declarations(prefix);
     differ.changes
 }
+
+/// Declarations that change what a valid message is, though no JSON Schema
+/// keyword carries them: the ordering key (a message's `partitionkey` must
+/// match it) and the interaction pattern.
+const SEMANTIC_DECLARATIONS: [(&str, &str); 2] = [
+    ("x-takt-ordering-key", "ordering key"),
+    ("x-takt-pattern", "interaction pattern"),
+];
 
 pub(super) struct Differ<'a> {
     pub(super) old_root: &'a Value,
@@ -50,6 +59,37 @@ fn contains_ref(value: &Value) -> bool {
 }
 
 impl<'a> Differ<'a> {
+    fn declarations(&mut self, path: &str) {
+        for (keyword, what) in SEMANTIC_DECLARATIONS {
+            let (before, after) = (self.old_root.get(keyword), self.new_root.get(keyword));
+            if before == after {
+                continue;
+            }
+            let show = |v: Option<&Value>| v.map_or("none".to_owned(), Value::to_string);
+            let change = format!(
+                "{what} ({keyword}) changed from {} to {}",
+                show(before),
+                show(after)
+            );
+            let rule = if keyword == "x-takt-ordering-key" {
+                "ordering_key_changed"
+            } else {
+                "interaction_pattern_changed"
+            };
+            self.push(
+                Change::new(path, rule, change)
+                    .breaks_backward(format!(
+                        "a message whose partitionkey or meaning follows {}",
+                        show(before)
+                    ))
+                    .breaks_forward(format!(
+                        "a message whose partitionkey or meaning follows {}",
+                        show(after)
+                    )),
+            );
+        }
+    }
+
     pub(super) fn push(&mut self, change: Change) {
         self.changes.push(change);
     }

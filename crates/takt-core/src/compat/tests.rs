@@ -506,7 +506,7 @@ fn unanalysed_keywords_count_as_breaking_when_changed() {
 #[test]
 fn annotations_never_break() {
     let a = json!({"type": "object", "description": "old", "title": "A", "x-takt-pattern": "event", "properties": {"s": {"type": "string", "description": "x", "examples": ["a"]}}});
-    let b = json!({"type": "object", "description": "new", "title": "B", "x-takt-pattern": "command", "properties": {"s": {"type": "string", "description": "y", "default": "z"}}});
+    let b = json!({"type": "object", "description": "new", "title": "B", "x-takt-pattern": "event", "x-takt-business-keys": {"order": "/o"}, "properties": {"s": {"type": "string", "description": "y", "default": "z"}}});
     let r = report(Mode::FullTransitive, &a, &b);
     assert!(r.compatible);
     assert!(r.comparisons[0].changes.is_empty());
@@ -721,5 +721,32 @@ fn exclusive_bounds_and_typed_additional_properties() {
             "/data/<undeclared>: type changed from [\"number\"] to [\"integer\"] — {B}, e.g. /data/<undeclared> = 1.5"
         )],
         &[],
+    );
+}
+
+#[test]
+fn ordering_key_and_pattern_changes_break_both_ways() {
+    let with = |key: Value, pattern: &str| json!({"type": "object", "x-takt-ordering-key": key, "x-takt-pattern": pattern});
+    let explanations = explain(
+        Mode::Full,
+        &with(json!(["/siteId", "/orderId"]), "event"),
+        &with(json!(["/siteId", "/lotId"]), "command"),
+    );
+    assert_eq!(
+        explanations,
+        [
+            format!(
+                "/data: ordering key (x-takt-ordering-key) changed from [\"/siteId\",\"/orderId\"] to [\"/siteId\",\"/lotId\"] — {B}, e.g. a message whose partitionkey or meaning follows [\"/siteId\",\"/orderId\"]"
+            ),
+            format!(
+                "/data: ordering key (x-takt-ordering-key) changed from [\"/siteId\",\"/orderId\"] to [\"/siteId\",\"/lotId\"] — {F}, e.g. a message whose partitionkey or meaning follows [\"/siteId\",\"/lotId\"]"
+            ),
+            format!(
+                "/data: interaction pattern (x-takt-pattern) changed from \"event\" to \"command\" — {B}, e.g. a message whose partitionkey or meaning follows \"event\""
+            ),
+            format!(
+                "/data: interaction pattern (x-takt-pattern) changed from \"event\" to \"command\" — {F}, e.g. a message whose partitionkey or meaning follows \"command\""
+            ),
+        ]
     );
 }

@@ -8,10 +8,21 @@ const MIN_INVALID: usize = 3;
 
 pub(super) fn check(registry: &Registry, contract: &Contract, findings: &mut Findings) {
     let file = &contract.latest().origin;
-    let (valid, invalid): (Vec<&Example>, Vec<&Example>) = contract
-        .examples()
+    let examples = contract.examples();
+    let valid: Vec<&Example> = examples.iter().filter(|e| e.is_valid_example()).collect();
+    let invalid: Vec<&Example> = examples
         .iter()
-        .partition(|e| e.is_valid_example());
+        .filter(|e| e.name.starts_with("invalid-"))
+        .collect();
+    for other in examples
+        .iter()
+        .filter(|e| !e.is_valid_example() && !e.name.starts_with("invalid-"))
+    {
+        let message =
+            "example names start with valid- or invalid- so their expected outcome is clear"
+                .to_owned();
+        findings.error(&other.origin, "", "examples", message);
+    }
     if valid.len() < MIN_VALID || invalid.len() < MIN_INVALID {
         let message = format!(
             "{} has {} valid and {} invalid examples; ship at least {MIN_VALID} valid-*.json and {MIN_INVALID} invalid-*.json under examples/",
@@ -35,13 +46,7 @@ pub(super) fn check(registry: &Registry, contract: &Contract, findings: &mut Fin
             );
         }
     }
-    for example in invalid.iter().filter(|e| !e.name.starts_with("invalid-")) {
-        let message =
-            "example names start with valid- or invalid- so their expected outcome is clear"
-                .to_owned();
-        findings.error(&example.origin, "", "examples", message);
-    }
-    for example in invalid.iter().filter(|e| e.name.starts_with("invalid-")) {
+    for example in invalid {
         let Some(expect) = &example.expect else {
             let message = format!(
                 "no label: add [{}] with pointer and rule to examples/expect.toml",

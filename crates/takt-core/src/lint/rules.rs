@@ -120,10 +120,11 @@ pub(super) fn naming(version: &ContractVersion, findings: &mut Findings) {
         _ => None,
     };
     if let Some(problem) = problem {
+        let pattern = version.meta.pattern.as_str();
+        let article = if pattern.starts_with('e') { "an" } else { "a" };
         let message = format!(
-            "{} is a {} but its verb is {verb:?}: {problem}",
-            version.contract(),
-            version.meta.pattern.as_str()
+            "{} is {article} {pattern} but its verb is {verb:?}: {problem}",
+            version.contract()
         );
         findings.error(&version.origin, "", "naming", message);
     }
@@ -343,7 +344,7 @@ pub(super) fn compatibility(contract: &Contract, findings: &mut Findings) {
                 "{} (declared mode {})",
                 b.explanation, new.meta.compatibility
             );
-            findings.error(&new.origin, &b.path, "compatibility", message);
+            findings.error(&new.origin, "", "compatibility", message);
         }
     }
 }

@@ -224,7 +224,14 @@ fn check_header(origin: &str, schema: &Value, id: &SchemaId) -> Result<()> {
         Some(found) if found == expected => Ok(()),
         found => Err(Error::contract(
             origin,
-            format!("\"$id\" must be \"{expected}\" to match the file's place, found {found:?}"),
+            match found {
+                Some(found) => format!(
+                    "\"$id\" must be \"{expected}\" to match the file's place, not \"{found}\""
+                ),
+                None => format!(
+                    "\"$id\" must be \"{expected}\" to match the file's place, and is missing"
+                ),
+            },
         )),
     }
 }

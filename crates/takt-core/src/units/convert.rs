@@ -34,8 +34,10 @@ pub enum StepSource {
     Material {
         /// Material number.
         material: String,
-        /// Validity range, e.g. `2026-01-01..…`.
-        validity: String,
+        /// First day it applies, if bounded.
+        valid_from: Option<NaiveDate>,
+        /// Last day it applies, if bounded.
+        valid_to: Option<NaiveDate>,
     },
 }
 
@@ -110,7 +112,8 @@ impl UnitTable {
                 factor: hop.factor,
                 source: StepSource::Material {
                     material: hop.def.material.clone(),
-                    validity: validity(hop.def),
+                    valid_from: hop.def.valid_from,
+                    valid_to: hop.def.valid_to,
                 },
             });
             current = hop.to;

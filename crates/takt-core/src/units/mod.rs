@@ -11,4 +11,4 @@ mod convert;
 mod table;
 
 pub use convert::{Conversion, ConversionRequest, Step, StepSource};
-pub use table::{Unit, UnitTable};
+pub use table::{Unit, UnitTable, describe_validity};

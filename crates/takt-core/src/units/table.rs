@@ -55,7 +55,7 @@ impl UnitTable {
             origin: origin.to_owned(),
             reason,
         };
-        let file: UnitsFile = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let file = parse(text).map_err(invalid)?;
         for dim in file.dimension {
             match self.dimensions.get(&dim.name) {
                 Some(base) if *base != dim.base => {
@@ -181,6 +181,25 @@ impl UnitTable {
     }
 }
 
+/// Parses a units file; TOML dates may be written bare (`valid_from = 2026-07-01`) or quoted.
+fn parse(text: &str) -> Result<UnitsFile, String> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
+    for section in ["material"] {
+        if let Some(toml::Value::Array(items)) = table.get_mut(section) {
+            for item in items.iter_mut().filter_map(toml::Value::as_table_mut) {
+                for (_, value) in item.iter_mut() {
+                    if let toml::Value::Datetime(date) = &*value {
+                        *value = toml::Value::String(date.to_string());
+                    }
+                }
+            }
+        }
+    }
+    toml::Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| e.to_string())
+}
+
 fn overlaps(a: &MaterialConversionDef, b: &MaterialConversionDef) -> bool {
     let starts_before_end =
         |x: &MaterialConversionDef, y: &MaterialConversionDef| match (x.valid_from, y.valid_to) {
@@ -190,8 +209,17 @@ fn overlaps(a: &MaterialConversionDef, b: &MaterialConversionDef) -> bool {
     starts_before_end(a, b) && starts_before_end(b, a)
 }
 
-/// A validity range as `2026-01-01..2026-12-31`, open ends as `…`.
+/// A validity range in words: `from 2026-01-01`, `until 2025-12-31`,
+/// `2026-01-01 to 2026-12-31`, or `always`.
+pub fn describe_validity(from: Option<chrono::NaiveDate>, to: Option<chrono::NaiveDate>) -> String {
+    match (from, to) {
+        (Some(from), Some(to)) => format!("{from} to {to}"),
+        (Some(from), None) => format!("from {from}"),
+        (None, Some(to)) => format!("until {to}"),
+        (None, None) => "always".to_owned(),
+    }
+}
+
 pub(super) fn validity(c: &MaterialConversionDef) -> String {
-    let show = |d: Option<chrono::NaiveDate>| d.map_or("…".to_owned(), |d| d.to_string());
-    format!("{}..{}", show(c.valid_from), show(c.valid_to))
+    describe_validity(c.valid_from, c.valid_to)
 }

@@ -1,7 +1,7 @@
 //! `takt units list` and `takt units convert VALUE FROM TO [--material M] [--on DATE]`.
 
 use serde_json::json;
-use takt_core::units::{ConversionRequest, StepSource};
+use takt_core::units::{ConversionRequest, StepSource, describe_validity};
 use takt_model::quantity::{format_exact, format_fraction};
 
 use crate::Outcome;
@@ -24,13 +24,16 @@ fn list(units: &takt_core::units::UnitTable, out: &Output) -> anyhow::Result<Out
             .collect();
         out.json(&rows)?;
     } else {
-        println!(
+        crate::say!(
             "{:5} {:10} {:26} {:>22}  ROUNDING",
-            "CODE", "DIMENSION", "NAME", "FACTOR TO BASE"
+            "CODE",
+            "DIMENSION",
+            "NAME",
+            "FACTOR TO BASE"
         );
         for u in units.units() {
             let rounding = format!("{} places, {}", u.scale, u.rounding.as_str());
-            println!(
+            crate::say!(
                 "{:5} {:10} {:26} {:>22}  {rounding}",
                 u.code,
                 u.dimension,
@@ -71,11 +74,11 @@ fn convert(
         format_exact(&conversion.exact).unwrap_or_else(|| format_fraction(&conversion.exact));
     if out.is_json() {
         let steps: Vec<_> = conversion.steps.iter().map(|s| {
-            let (source, material, validity) = match &s.source {
-                StepSource::Global => ("global", None, None),
-                StepSource::Material { material, validity } => ("material", Some(material), Some(validity)),
+            let (source, material, valid_from, valid_to) = match &s.source {
+                StepSource::Global => ("global", None, None, None),
+                StepSource::Material { material, valid_from, valid_to } => ("material", Some(material), *valid_from, *valid_to),
             };
-            json!({"from": s.from, "to": s.to, "factor": format_fraction(&s.factor), "source": source, "material": material, "validity": validity})
+            json!({"from": s.from, "to": s.to, "factor": format_fraction(&s.factor), "source": source, "material": material, "valid_from": valid_from, "valid_to": valid_to})
         }).collect();
         out.json(&json!({
             "value": input, "from": args.from, "to": args.to, "material": args.material, "on": on.to_string(),
@@ -84,22 +87,30 @@ fn convert(
             "factor": format_fraction(&conversion.factor()), "steps": steps,
         }))?;
     } else {
-        println!("{input} {} = {} {}", args.from, conversion.rounded, args.to);
+        crate::say!("{input} {} = {} {}", args.from, conversion.rounded, args.to);
         let rounding = conversion.rounding.as_str();
         if conversion.inexact {
-            println!(
+            crate::say!(
                 "  exact {exact} {}, rounded {rounding} to {} places",
-                args.to, conversion.scale
+                args.to,
+                conversion.scale
             );
         }
         for s in &conversion.steps {
             let source = match &s.source {
                 StepSource::Global => "global".to_owned(),
-                StepSource::Material { material, validity } => {
-                    format!("material {material}, valid {validity}")
+                StepSource::Material {
+                    material,
+                    valid_from,
+                    valid_to,
+                } => {
+                    format!(
+                        "material {material}, valid {}",
+                        describe_validity(*valid_from, *valid_to)
+                    )
                 }
             };
-            println!(
+            crate::say!(
                 "  1 {} = {} {} ({source})",
                 s.from,
                 format_fraction(&s.factor),

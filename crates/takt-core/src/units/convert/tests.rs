@@ -145,12 +145,22 @@ fn material_chains_cross_several_dimensions_and_back() {
 }
 
 #[test]
+fn bare_toml_dates_are_accepted() {
+    let mut t = table();
+    t.add_toml("d", "[[material]]\nmaterial = \"M2\"\nfrom = \"C62\"\nto = \"KGM\"\nfactor = \"2\"\nvalid_from = 2026-07-01\n").unwrap();
+    assert_eq!(
+        t.material_conversions("M2")[0].valid_from,
+        Some(day("2026-07-01"))
+    );
+}
+
+#[test]
 fn expired_conversions_are_explained() {
     let mut t = table();
     t.add_toml("d", "[[material]]\nmaterial = \"M1\"\nfrom = \"C62\"\nto = \"KGM\"\nfactor = \"2\"\nvalid_to = \"2020-12-31\"\n").unwrap();
     let err = convert(&t, "1", "C62", "KGM", Some("M1")).unwrap_err();
     assert!(
-        err.to_string().contains("C62→KGM valid …..2020-12-31"),
+        err.to_string().contains("C62→KGM valid until 2020-12-31"),
         "{err}"
     );
 }
@@ -187,6 +197,10 @@ fn inconsistent_tables_are_rejected() {
             "unknown variant",
         ),
         ("[[unknown]]\nx = 1\n", "unknown field"),
+        (
+            "[[material]]\nmaterial = \"M\"\nfrom = \"KGM\"\nto = \"C62\"\nfactor = \"1\"\nvalid_from = 2026-02-01T10:00:00\n",
+            "trailing input",
+        ),
     ];
     for (text, expected) in cases {
         let err = table().add_toml("deployment/units.toml", text).unwrap_err();

@@ -14,7 +14,7 @@ pub fn run(registry: &Registry, output: Option<&Path>) -> anyhow::Result<Outcome
     match output {
         Some(path) => fs::write(path, text + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => println!("{text}"),
+        None => crate::say!("{text}"),
     }
     Ok(Outcome::Passed)
 }

@@ -14,11 +14,44 @@ use crate::Outcome;
 use crate::cli::CheckArgs;
 use crate::output::Output;
 
-/// A schema with the label used in explanations and its version, if known.
+/// A schema with the label used in explanations and, when its `$id` is a
+/// Takt schema id, its contract type and version.
 struct Loaded {
     label: String,
+    contract: Option<String>,
     version: Option<SchemaVersion>,
     schema: Value,
+}
+
+/// Comparing two different contracts would explain nonsense: refuse.
+fn check_same_contract(old: &[Loaded], new: &Loaded) -> anyhow::Result<()> {
+    let Some(new_type) = &new.contract else {
+        return Ok(());
+    };
+    match old
+        .iter()
+        .find_map(|o| o.contract.as_ref().filter(|t| *t != new_type))
+    {
+        Some(other) => bail!(
+            "{} is {new_type} but the earlier versions are {other}: compare versions of one contract",
+            new.label
+        ),
+        None => Ok(()),
+    }
+}
+
+/// A published schema id never changes: a different schema under the same
+/// version is refused, whatever the mode.
+fn refuse_republish(label: &str, out: &Output) -> anyhow::Result<Outcome> {
+    let message = format!(
+        "version {label} is already published with different content; published schema ids are immutable: give the new schema the next minor version"
+    );
+    if out.is_json() {
+        out.json(&serde_json::json!({"compatible": false, "error": {"code": "republished_version", "message": message}}))?;
+    } else {
+        crate::say!("{label}: INCOMPATIBLE\n  {message}");
+    }
+    Ok(Outcome::Failed)
 }
 
 fn load_file(path: &Path) -> anyhow::Result<Loaded> {
@@ -26,15 +59,17 @@ fn load_file(path: &Path) -> anyhow::Result<Loaded> {
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let schema: Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", path.display()))?;
-    let version = schema
+    let id = schema
         .get("$id")
         .and_then(Value::as_str)
-        .and_then(|id| id.parse::<SchemaId>().ok())
-        .map(|id| id.version);
-    let label = version.map_or_else(|| path.display().to_string(), |v| v.to_string());
+        .and_then(|id| id.parse::<SchemaId>().ok());
+    let label = id
+        .as_ref()
+        .map_or_else(|| path.display().to_string(), |id| id.version.to_string());
     Ok(Loaded {
         label,
-        version,
+        contract: id.as_ref().map(|id| id.contract.to_string()),
+        version: id.map(|id| id.version),
         schema,
     })
 }
@@ -60,6 +95,7 @@ fn load_old(registry: &Registry, old: &str) -> anyhow::Result<Vec<Loaded>> {
             .versions()
             .map(|v| Loaded {
                 label: v.id.version.to_string(),
+                contract: Some(v.id.contract.to_string()),
                 version: Some(v.id.version),
                 schema: v.schema.clone(),
             })
@@ -77,6 +113,13 @@ fn load_old(registry: &Registry, old: &str) -> anyhow::Result<Vec<Loaded>> {
 pub fn run(registry: &Registry, args: &CheckArgs, out: &Output) -> anyhow::Result<Outcome> {
     let new = load_file(&args.new)?;
     let mut old = load_old(registry, &args.old)?;
+    check_same_contract(&old, &new)?;
+    let republished = old
+        .iter()
+        .any(|o| o.version.is_some() && o.version == new.version && o.schema != new.schema);
+    if republished {
+        return refuse_republish(&new.label, out);
+    }
     // A version is compared only with the versions before it.
     if let Some(new_version) = new.version {
         old.retain(|o| o.version.is_none_or(|v| v < new_version));
@@ -86,7 +129,7 @@ pub fn run(registry: &Registry, args: &CheckArgs, out: &Output) -> anyhow::Resul
         .get("x-takt-compatibility")
         .and_then(Value::as_str)
         .and_then(|m| m.parse().ok());
-    let mode = args.mode.or(declared).unwrap_or(Mode::Backward);
+    let mode = args.mode.or(declared).unwrap_or(Mode::BackwardTransitive);
     let earlier: Vec<Version<'_>> = old
         .iter()
         .map(|o| Version {
@@ -122,7 +165,7 @@ fn print_report(report: &Report, new: &str) {
     } else {
         "INCOMPATIBLE"
     };
-    println!(
+    crate::say!(
         "{new} against {} under {}: {verdict}",
         if against.is_empty() {
             "nothing".to_owned()
@@ -132,7 +175,7 @@ fn print_report(report: &Report, new: &str) {
         report.mode
     );
     for b in report.breaks() {
-        println!("  break: {}", b.explanation);
+        crate::say!("  break: {}", b.explanation);
     }
     let compatible_changes: Vec<String> = report
         .comparisons
@@ -146,7 +189,10 @@ fn print_report(report: &Report, new: &str) {
         .map(|(c, ch)| {
             let note = match (&ch.backward, &ch.forward) {
                 (None, None) => "breaks nothing".to_owned(),
-                (Some(_), _) => "would break BACKWARD, not required by this mode".to_owned(),
+                (Some(_), Some(_)) => {
+                    "would break BACKWARD and FORWARD, not required by this mode".to_owned()
+                }
+                (Some(_), None) => "would break BACKWARD, not required by this mode".to_owned(),
                 (None, Some(_)) => "would break FORWARD, not required by this mode".to_owned(),
             };
             format!(
@@ -156,6 +202,6 @@ fn print_report(report: &Report, new: &str) {
         })
         .collect();
     for line in compatible_changes {
-        println!("{line}");
+        crate::say!("{line}");
     }
 }

@@ -28,9 +28,9 @@ pub fn run(dir: &Path, out: &Output) -> anyhow::Result<Outcome> {
             } else {
                 format!(" {}", f.pointer)
             };
-            println!("{severity}[{}] {}{at}: {}", f.rule, f.file, f.message);
+            crate::say!("{severity}[{}] {}{at}: {}", f.rule, f.file, f.message);
         }
-        println!(
+        crate::say!(
             "{}: {errors} error(s), {warnings} warning(s)",
             dir.display()
         );

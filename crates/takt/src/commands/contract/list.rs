@@ -36,16 +36,19 @@ pub fn run(registry: &Registry, out: &Output) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Passed);
     }
     let width = rows.iter().map(|r| r.r#type.len()).max().unwrap_or(4);
-    println!(
-        "{:width$}  {:8}  {:9}  TITLE",
-        "TYPE", "PATTERN", "VERSIONS"
+    let listed: Vec<String> = rows.iter().map(|r| r.versions.join(",")).collect();
+    let versions = listed.iter().map(String::len).max().unwrap_or(8).max(8);
+    crate::say!(
+        "{:width$}  {:8}  {:versions$}  TITLE",
+        "TYPE",
+        "PATTERN",
+        "VERSIONS"
     );
-    for r in &rows {
-        println!(
-            "{:width$}  {:8}  {:9}  {}",
+    for (r, listed) in rows.iter().zip(&listed) {
+        crate::say!(
+            "{:width$}  {:8}  {listed:versions$}  {}",
             r.r#type,
             r.pattern,
-            r.versions.join(","),
             r.title
         );
     }

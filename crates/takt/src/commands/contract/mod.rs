@@ -15,7 +15,7 @@ pub fn run(cli: &Cli, command: &ContractCommand, out: &Output) -> anyhow::Result
     match command {
         ContractCommand::List => list::run(&super::registry(cli)?, out),
         ContractCommand::Show { contract, version } => {
-            show::run(&super::registry(cli)?, contract, version.as_deref(), out)
+            show::run(&super::registry(cli)?, contract, *version, out)
         }
         ContractCommand::Validate { files } => validate::run(&super::registry(cli)?, files, out),
         ContractCommand::Check(args) => check::run(&super::registry(cli)?, args, out),

@@ -1,6 +1,5 @@
 //! `takt contract show TYPE [--version X]`.
 
-use anyhow::Context;
 use serde_json::json;
 use takt_core::registry::Registry;
 use takt_model::SchemaVersion;
@@ -11,7 +10,7 @@ use crate::output::Output;
 pub fn run(
     registry: &Registry,
     name: &str,
-    version: Option<&str>,
+    version: Option<SchemaVersion>,
     out: &Output,
 ) -> anyhow::Result<Outcome> {
     let contract = registry
@@ -19,12 +18,16 @@ pub fn run(
         .ok_or_else(|| takt_core::Error::UnknownContract(name.to_owned()))?;
     let chosen = match version {
         None => contract.latest(),
-        Some(text) => {
-            let wanted: SchemaVersion = text.parse()?;
-            contract
-                .version(wanted)
-                .with_context(|| format!("{name} has no version {wanted}"))?
-        }
+        Some(wanted) => contract.version(wanted).ok_or_else(|| {
+            let known: Vec<String> = contract
+                .versions()
+                .map(|v| v.id.version.to_string())
+                .collect();
+            takt_core::Error::UnknownContract(format!(
+                "{name} {wanted} (known versions: {})",
+                known.join(", ")
+            ))
+        })?,
     };
     let meta = &chosen.meta;
     let examples: Vec<&str> = contract
@@ -48,20 +51,20 @@ pub fn run(
         }))?;
         return Ok(Outcome::Passed);
     }
-    println!("{name} {} ({})", chosen.id.version, meta.title);
-    println!("  id:            {}", chosen.id);
-    println!("  pattern:       {}", meta.pattern.as_str());
-    println!("  compatibility: {}", meta.compatibility);
-    println!("  ordering key:  {}", meta.ordering_key.join(" + "));
+    crate::say!("{name} {} ({})", chosen.id.version, meta.title);
+    crate::say!("  id:            {}", chosen.id);
+    crate::say!("  pattern:       {}", meta.pattern.as_str());
+    crate::say!("  compatibility: {}", meta.compatibility);
+    crate::say!("  ordering key:  {}", meta.ordering_key.join(" + "));
     let keys: Vec<String> = meta
         .business_keys
         .iter()
         .map(|(k, p)| format!("{k}={p}"))
         .collect();
-    println!("  business keys: {}", keys.join(", "));
-    println!("  origin:        {}", chosen.origin);
-    println!("  examples:      {}", examples.join(", "));
-    println!("{}", meta.description);
-    println!("{}", serde_json::to_string_pretty(&chosen.schema)?);
+    crate::say!("  business keys: {}", keys.join(", "));
+    crate::say!("  origin:        {}", chosen.origin);
+    crate::say!("  examples:      {}", examples.join(", "));
+    crate::say!("{}", meta.description);
+    crate::say!("{}", serde_json::to_string_pretty(&chosen.schema)?);
     Ok(Outcome::Passed)
 }

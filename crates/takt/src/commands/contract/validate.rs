@@ -119,15 +119,30 @@ fn check(registry: &Registry, input: Input) -> Checked {
     }
 }
 
+/// A file without a single message fails: an empty export is a problem to see.
+fn empty(path: &Path) -> Checked {
+    Checked {
+        source: path.display().to_string(),
+        valid: false,
+        dataschema: None,
+        violations: vec![Violation {
+            pointer: String::new(),
+            rule: "empty".to_owned(),
+            message: "no message found: the input is empty, blank lines only, or an empty batch"
+                .to_owned(),
+        }],
+    }
+}
+
 pub fn run(registry: &Registry, files: &[PathBuf], out: &Output) -> anyhow::Result<Outcome> {
     let mut results = Vec::new();
     for path in files {
         let text = read(path)?;
-        results.extend(
-            split(path, &text)
-                .into_iter()
-                .map(|input| check(registry, input)),
-        );
+        let inputs = split(path, &text);
+        if inputs.is_empty() {
+            results.push(empty(path));
+        }
+        results.extend(inputs.into_iter().map(|input| check(registry, input)));
     }
     let invalid = results.iter().filter(|r| !r.valid).count();
     let valid = results.len() - invalid;
@@ -136,16 +151,16 @@ pub fn run(registry: &Registry, files: &[PathBuf], out: &Output) -> anyhow::Resu
     } else {
         for r in &results {
             match &r.dataschema {
-                Some(id) => println!("valid    {}  ({id})", r.source),
+                Some(id) => crate::say!("valid    {}  ({id})", r.source),
                 None => {
-                    println!("INVALID  {}", r.source);
+                    crate::say!("INVALID  {}", r.source);
                     for v in &r.violations {
-                        println!("         {v}");
+                        crate::say!("         {v}");
                     }
                 }
             }
         }
-        println!("{valid} valid, {invalid} invalid");
+        crate::say!("{valid} valid, {invalid} invalid");
     }
     Ok(if invalid == 0 {
         Outcome::Passed
