@@ -41,6 +41,17 @@ pub enum Error {
         /// What is wrong, in a sentence.
         reason: String,
     },
+    /// An authorization policy does not compile or evaluate.
+    #[error("policy: {0}")]
+    Policy(String),
+    /// A deployment file is malformed or refers to something that does not exist.
+    #[error("{origin}: {reason}")]
+    Config {
+        /// The file.
+        origin: String,
+        /// What is wrong, naming the field.
+        reason: String,
+    },
     /// A unit code is not in the unit table.
     #[error(
         "unknown unit {0:?}: use a UN/CEFACT Rec 20 code from the unit table (e.g. KGM, C62), or add it to the deployment's units.toml"
@@ -68,6 +79,8 @@ impl Error {
             Self::UnknownContract(_) => ErrorCode::UnknownContract,
             Self::InvalidUnitTable { .. } => ErrorCode::InvalidUnitTable,
             Self::UnknownUnit(_) => ErrorCode::UnknownUnit,
+            Self::Policy(_) => ErrorCode::InvalidPolicy,
+            Self::Config { .. } => ErrorCode::InvalidConfig,
             Self::NoConversion { .. } => ErrorCode::NoConversion,
         }
     }

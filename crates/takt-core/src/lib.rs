@@ -10,6 +10,7 @@
 //! - [`lint`]: style and completeness rules for a contracts directory.
 //! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
 //! - [`audit`]: the tamper-evident audit hash chain and its verifier.
+//! - [`policy`]: authorization decisions in Rego (regorus), cached.
 //! - [`store`]: the storage port (`Store`) every adapter implements.
 
 pub mod asyncapi;
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod compat;
 mod error;
 pub mod lint;
+pub mod policy;
 pub mod registry;
 pub mod store;
 pub mod units;

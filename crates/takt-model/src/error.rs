@@ -34,6 +34,10 @@ pub enum ErrorCode {
     InvalidUnitTable,
     /// A file could not be read.
     Io,
+    /// An authorization policy does not compile or evaluate.
+    InvalidPolicy,
+    /// A deployment configuration file is malformed or inconsistent.
+    InvalidConfig,
 }
 
 impl ErrorCode {
@@ -52,6 +56,8 @@ impl ErrorCode {
             Self::NoConversion => "no_conversion",
             Self::InvalidUnitTable => "invalid_unit_table",
             Self::Io => "io",
+            Self::InvalidPolicy => "invalid_policy",
+            Self::InvalidConfig => "invalid_config",
         }
     }
 }

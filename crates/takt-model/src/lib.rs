@@ -5,11 +5,13 @@
 //! - [`quantity`]: exact decimal quantities as rationals, and the rounding
 //!   rules applied when a converted value is written back as a decimal.
 //! - [`units`]: the typed form of a unit table file (`units.toml`).
+//! - [`config`]: the typed files of a deployment directory.
 //! - [`ErrorCode`]: stable, documented error codes every crate's errors carry.
 //!
 //! Everything here is plain data plus parsing; the logic that uses it lives in
 //! `takt-core`.
 
+pub mod config;
 pub mod contract;
 mod error;
 pub mod quantity;

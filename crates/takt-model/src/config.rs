@@ -1,0 +1,225 @@
+//! Typed configuration of a deployment directory.
+//!
+//! ```text
+//! takt.toml               server: listeners, storage, limits   (ServerConfig)
+//! systems/<name>.toml     one system: owner, sites, credentials (SystemConfig)
+//! operators/<name>.toml   one person or tool on the admin API   (OperatorConfig)
+//! interfaces/<name>.toml  one governed flow                     (InterfaceConfig)
+//! policies/*.rego         extra authorization rules
+//! contracts/              the deployment's own contracts and units.toml
+//! ```
+//!
+//! Every struct rejects unknown fields, so a typo is an error with the file
+//! and field named, never a silently ignored setting.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// `takt.toml`. Every field has a default, so the file may be absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listeners and request limits.
+    pub server: ListenConfig,
+    /// Where state lives.
+    pub storage: StorageConfig,
+    /// How long idempotency keys are remembered.
+    pub idempotency: IdempotencyConfig,
+}
+
+/// The two listeners and request limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenConfig {
+    /// Data plane: where systems post messages.
+    pub data_listen: SocketAddr,
+    /// Admin API: health, metrics, reads, audit. Kept apart from the data plane.
+    pub admin_listen: SocketAddr,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Most events in one `application/cloudevents-batch+json` request.
+    pub max_batch_events: usize,
+    /// On shutdown, how long in-flight requests may take to finish.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            data_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            max_body_bytes: 1024 * 1024,
+            max_batch_events: 500,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+/// Which store, and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum StorageConfig {
+    /// The embedded default: one SQLite file.
+    Sqlite {
+        /// The database file, relative to the working directory.
+        #[serde(default = "default_sqlite_path")]
+        path: PathBuf,
+        /// Commits that may wait for the writer before requests get 503.
+        #[serde(default = "default_queue")]
+        queue_capacity: usize,
+    },
+    /// PostgreSQL, for several hub instances.
+    Postgres {
+        /// libpq connection string, e.g. `host=db user=takt dbname=takt`.
+        url: String,
+        /// Schema holding Takt's tables.
+        #[serde(default = "default_schema")]
+        schema: String,
+        /// Commits that may wait for the writer before requests get 503.
+        #[serde(default = "default_queue")]
+        queue_capacity: usize,
+    },
+}
+
+fn default_sqlite_path() -> PathBuf {
+    PathBuf::from("takt-data/takt.db")
+}
+
+fn default_queue() -> usize {
+    8_192
+}
+
+fn default_schema() -> String {
+    "takt".into()
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self::Sqlite {
+            path: default_sqlite_path(),
+            queue_capacity: default_queue(),
+        }
+    }
+}
+
+/// Idempotency record retention.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdempotencyConfig {
+    /// How long a key's first answer is kept and replayed (default 24 h).
+    pub retention_secs: u64,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        Self {
+            retention_secs: 24 * 3600,
+        }
+    }
+}
+
+/// A credential: how a principal proves who it is.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum Credential {
+    /// An API key sent as `Authorization: Bearer <key>` or `X-Api-Key`.
+    /// Only its SHA-256 is configured; the key itself is never stored.
+    ApiKey {
+        /// Name of the key, for rotation and audit, e.g. `mes1010-2026-11`.
+        id: String,
+        /// Lowercase hex SHA-256 of the key (`takt key hash` prints it).
+        sha256: String,
+    },
+}
+
+/// `systems/<name>.toml`: an application that talks to the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemConfig {
+    /// Unique name, e.g. `mes-plant1010`.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// The team that owns it.
+    pub owner: String,
+    /// Who to call.
+    #[serde(default)]
+    pub contact: String,
+    /// Plants it may act for (`*` for all, e.g. a central ERP).
+    pub sites: Vec<String>,
+    /// How it authenticates.
+    #[serde(default)]
+    pub credentials: Vec<Credential>,
+}
+
+/// A role on the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including configuration.
+    Admin,
+    /// Read messages, health, metrics, audit.
+    Operator,
+    /// Approves catalog changes.
+    Approver,
+}
+
+/// `operators/<name>.toml`: a person or tool on the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// Unique name.
+    pub name: String,
+    /// Admin API roles.
+    pub roles: Vec<Role>,
+    /// How it authenticates.
+    pub credentials: Vec<Credential>,
+}
+
+/// The interaction pattern of an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterfacePattern {
+    /// Producers publish facts.
+    Event,
+    /// Producers send requests to an owner.
+    Command,
+    /// Synchronous questions.
+    Query,
+}
+
+/// A token bucket: `per_second` refill, `burst` capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second, per principal.
+    pub per_second: u32,
+    /// Requests that may arrive at once.
+    pub burst: u32,
+}
+
+/// `interfaces/<name>.toml`: one governed flow through the hub.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceConfig {
+    /// Unique name, used in URLs: `/v1/interfaces/{name}/messages`.
+    pub name: String,
+    /// The business capability it serves.
+    pub description: String,
+    /// The owning team.
+    pub owner: String,
+    /// Event, command or query.
+    pub pattern: InterfacePattern,
+    /// Systems that may send through it.
+    pub producers: Vec<String>,
+    /// Systems that receive from it (delivery comes with subscriptions).
+    #[serde(default)]
+    pub consumers: Vec<String>,
+    /// Contract types it carries.
+    pub contracts: Vec<String>,
+    /// Token bucket per producer; none means unlimited.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
