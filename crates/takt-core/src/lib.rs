@@ -10,12 +10,14 @@
 //! - [`lint`]: style and completeness rules for a contracts directory.
 //! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
 //! - [`audit`]: the tamper-evident audit hash chain and its verifier.
+//! - [`deployment`]: loading and checking a deployment directory.
 //! - [`policy`]: authorization decisions in Rego (regorus), cached.
 //! - [`store`]: the storage port (`Store`) every adapter implements.
 
 pub mod asyncapi;
 pub mod audit;
 pub mod compat;
+pub mod deployment;
 mod error;
 pub mod lint;
 pub mod policy;

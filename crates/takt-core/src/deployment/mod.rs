@@ -1,0 +1,229 @@
+//! Loading and checking a deployment directory (see `takt_model::config`).
+//!
+//! Each file is parsed into its typed struct (unknown fields are errors);
+//! then references are checked: a file's name matches its `name`, principal
+//! names are unique, interfaces name known systems and contracts, credential
+//! hashes are well formed and unique. Errors name the file and the field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use takt_model::config::{Credential, InterfaceConfig, OperatorConfig, ServerConfig, SystemConfig};
+
+use crate::registry::Registry;
+use crate::{Error, Result};
+
+/// Everything a deployment directory configures.
+#[derive(Debug, Clone, Default)]
+pub struct Deployment {
+    /// The directory, when one was given.
+    pub root: Option<PathBuf>,
+    /// `takt.toml` (defaults when absent).
+    pub server: ServerConfig,
+    /// `systems/*.toml`, by name.
+    pub systems: BTreeMap<String, SystemConfig>,
+    /// `operators/*.toml`, by name.
+    pub operators: BTreeMap<String, OperatorConfig>,
+    /// `interfaces/*.toml`, by name.
+    pub interfaces: BTreeMap<String, InterfaceConfig>,
+    /// `policies/*.rego` as (file, text).
+    pub policies: Vec<(String, String)>,
+}
+
+fn config_error(origin: &Path, reason: impl Into<String>) -> Error {
+    Error::Config {
+        origin: origin.display().to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The `.toml` (or other `extension`) files directly in `dir`, sorted; none if it does not exist.
+fn files_in(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io(dir, e))?.path();
+        if path.extension().and_then(|e| e.to_str()) == Some(extension) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn parse<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    toml::from_str(&text).map_err(|e| config_error(path, e.to_string().trim_end().to_owned()))
+}
+
+/// Parses every file of one kind, checking that each file is named after its `name`.
+fn named<T: DeserializeOwned>(
+    dir: &Path,
+    name_of: impl Fn(&T) -> &str,
+) -> Result<BTreeMap<String, T>> {
+    let mut found = BTreeMap::new();
+    for path in files_in(dir, "toml")? {
+        let item: T = parse(&path)?;
+        let name = name_of(&item).to_owned();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default();
+        if stem != name {
+            return Err(config_error(
+                &path,
+                format!(
+                    "field `name` is {name:?} but the file is named {stem:?}: name the file {name}.toml"
+                ),
+            ));
+        }
+        found.insert(name, item);
+    }
+    Ok(found)
+}
+
+impl Deployment {
+    /// Loads a deployment directory. Missing parts are simply empty.
+    pub fn load(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(config_error(dir, "is not a directory"));
+        }
+        let server_file = dir.join("takt.toml");
+        let server = if server_file.exists() {
+            parse(&server_file)?
+        } else {
+            ServerConfig::default()
+        };
+        let mut policies = Vec::new();
+        for path in files_in(&dir.join("policies"), "rego")? {
+            let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            policies.push((path.display().to_string(), text));
+        }
+        let deployment = Self {
+            root: Some(dir.to_owned()),
+            server,
+            systems: named(&dir.join("systems"), |s: &SystemConfig| &s.name)?,
+            operators: named(&dir.join("operators"), |o: &OperatorConfig| &o.name)?,
+            interfaces: named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?,
+            policies,
+        };
+        deployment.check_principals()?;
+        Ok(deployment)
+    }
+
+    /// The deployment's own contracts directory, when it has one.
+    pub fn contracts_dir(&self) -> Option<PathBuf> {
+        self.root
+            .as_ref()
+            .map(|r| r.join("contracts"))
+            .filter(|d| d.is_dir())
+    }
+
+    fn file(&self, kind: &str, name: &str) -> PathBuf {
+        self.root
+            .clone()
+            .unwrap_or_default()
+            .join(kind)
+            .join(format!("{name}.toml"))
+    }
+
+    fn check_principals(&self) -> Result<()> {
+        let mut hashes = BTreeSet::new();
+        let principals = self
+            .systems
+            .values()
+            .map(|s| ("systems", s.name.as_str(), &s.credentials))
+            .chain(
+                self.operators
+                    .values()
+                    .map(|o| ("operators", o.name.as_str(), &o.credentials)),
+            );
+        for (kind, name, credentials) in principals {
+            let file = self.file(kind, name);
+            if kind == "operators" && self.systems.contains_key(name) {
+                return Err(config_error(
+                    &file,
+                    format!(
+                        "field `name`: {name:?} is also a system; principal names must be unique"
+                    ),
+                ));
+            }
+            for Credential::ApiKey { id, sha256 } in credentials {
+                let well_formed = sha256.len() == 64
+                    && sha256
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                if !well_formed {
+                    return Err(config_error(
+                        &file,
+                        format!(
+                            "credential {id:?}: field `sha256` must be 64 lowercase hex digits (the SHA-256 of the key)"
+                        ),
+                    ));
+                }
+                if !hashes.insert(sha256.clone()) {
+                    return Err(config_error(
+                        &file,
+                        format!("credential {id:?}: the same key is configured twice"),
+                    ));
+                }
+            }
+        }
+        for system in self.systems.values().filter(|s| s.sites.is_empty()) {
+            return Err(config_error(
+                &self.file("systems", &system.name),
+                "field `sites` is empty: list the plants it acts for, or \"*\"",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that interfaces name known systems and registered contracts.
+    pub fn check(&self, registry: &Registry) -> Result<()> {
+        for interface in self.interfaces.values() {
+            let file = self.file("interfaces", &interface.name);
+            for (field, systems) in [
+                ("producers", &interface.producers),
+                ("consumers", &interface.consumers),
+            ] {
+                if let Some(unknown) = systems.iter().find(|s| !self.systems.contains_key(*s)) {
+                    return Err(config_error(
+                        &file,
+                        format!(
+                            "field `{field}`: unknown system {unknown:?}; systems are defined in systems/<name>.toml"
+                        ),
+                    ));
+                }
+            }
+            if let Some(unknown) = interface
+                .contracts
+                .iter()
+                .find(|c| registry.contract(c).is_none())
+            {
+                return Err(config_error(
+                    &file,
+                    format!(
+                        "field `contracts`: unknown contract {unknown:?}; `takt contract list` shows the known ones"
+                    ),
+                ));
+            }
+            if let Some(limit) = interface.rate_limit
+                && (limit.per_second == 0 || limit.burst == 0)
+            {
+                return Err(config_error(
+                    &file,
+                    "field `rate_limit`: per_second and burst must be at least 1",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
