@@ -227,6 +227,37 @@ pub fn verify(
     verifier.finish(head)
 }
 
+/// Why a stored audit chain could not be verified.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The chain was tampered with.
+    #[error(transparent)]
+    Tampered(#[from] Tamper),
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Verifies the whole audit chain of a store, page by page; returns how many
+/// entries it holds.
+pub async fn verify_store(store: &dyn crate::store::Store) -> Result<i64, VerifyError> {
+    const PAGE: usize = 1_000;
+    let head = store.audit_head().await?;
+    let mut verifier = Verifier::default();
+    let mut from = 1;
+    loop {
+        let page = store.audit_entries(from, PAGE).await?;
+        for entry in &page {
+            verifier.push(entry)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE => from = last.seq + 1,
+            _ => break,
+        }
+    }
+    Ok(verifier.finish(head)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

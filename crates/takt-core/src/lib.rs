@@ -7,6 +7,7 @@
 //! - [`compat`]: compares two versions of a contract under BACKWARD / FORWARD
 //!   / FULL (and transitive) modes, explaining every break.
 //! - [`units`]: exact unit conversion with material-specific factors.
+//! - [`ingest`]: pure ingestion steps: sites a message names, its stored form.
 //! - [`lint`]: style and completeness rules for a contracts directory.
 //! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
 //! - [`audit`]: the tamper-evident audit hash chain and its verifier.
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod compat;
 pub mod deployment;
 mod error;
+pub mod ingest;
 pub mod lint;
 pub mod policy;
 pub mod registry;

@@ -11,6 +11,12 @@ use std::pin::Pin;
 
 use crate::audit::{AuditDraft, AuditEntry, AuditHead};
 
+/// Time, injected so that tests and replays control it.
+pub trait Clock: Send + Sync {
+    /// Now, in Unix milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
 /// A boxed future, so that the port can be used as `dyn Store`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

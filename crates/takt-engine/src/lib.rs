@@ -1,1 +1,16 @@
-//! placeholder
+//! Takt's tokio shell around the pure core: the ingest gateway.
+//!
+//! [`Gateway::ingest`] runs one request through authentication,
+//! authorization (Rego), rate limits, validation and idempotency, and answers
+//! only after the events, the idempotency record and the audit entries are
+//! durably committed together. Every rejection is a [`Rejection`] with a
+//! stable code; the HTTP layer turns it into problem+json.
+
+mod gateway;
+mod limits;
+mod principals;
+mod rejection;
+
+pub use gateway::{Accepted, Gateway, GatewayOptions, IngestRequest, Route, SystemClock};
+pub use principals::{Principal, PrincipalKind, Principals};
+pub use rejection::Rejection;

@@ -1,1 +1,18 @@
-//! placeholder
+//! Takt's HTTP surface (axum). The only place errors become HTTP statuses.
+//!
+//! - [`data_router`]: the data plane systems post to (`/v1/events`,
+//!   `/v1/commands/{type}`).
+//! - [`admin_router`]: health, readiness, message reads and audit
+//!   verification for operators. It is served on its own listener.
+//! - [`serve`]: runs both until shutdown, then drains in-flight requests.
+
+mod admin;
+mod auth;
+mod data;
+mod problem;
+mod serve;
+
+pub use admin::admin_router;
+pub use data::data_router;
+pub use problem::Problem;
+pub use serve::{Listeners, serve};

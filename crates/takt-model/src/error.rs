@@ -38,6 +38,28 @@ pub enum ErrorCode {
     InvalidPolicy,
     /// A deployment configuration file is malformed or inconsistent.
     InvalidConfig,
+    /// No valid credential was presented.
+    Unauthenticated,
+    /// The principal may not do this (policy decision).
+    Forbidden,
+    /// The principal exceeded the interface's rate limit.
+    RateLimited,
+    /// The request is malformed (header, media type, JSON shape).
+    BadRequest,
+    /// The body's media type is not accepted.
+    UnsupportedMediaType,
+    /// The body is larger than allowed.
+    PayloadTooLarge,
+    /// A command arrived without an `Idempotency-Key`.
+    IdempotencyKeyMissing,
+    /// The `Idempotency-Key` was used before with a different body.
+    IdempotencyKeyReused,
+    /// A request with the same `Idempotency-Key` is still being processed.
+    IdempotencyKeyInFlight,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The hub cannot take the request now (store queue full, shutting down).
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -58,6 +80,17 @@ impl ErrorCode {
             Self::Io => "io",
             Self::InvalidPolicy => "invalid_policy",
             Self::InvalidConfig => "invalid_config",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::RateLimited => "rate_limited",
+            Self::BadRequest => "bad_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::IdempotencyKeyMissing => "idempotency_key_missing",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyKeyInFlight => "idempotency_key_in_flight",
+            Self::NotFound => "not_found",
+            Self::Unavailable => "unavailable",
         }
     }
 }

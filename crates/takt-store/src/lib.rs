@@ -7,13 +7,10 @@
 //!   group commit on a writer task; unique constraints and a locked audit
 //!   head keep idempotency and the audit chain correct across instances.
 //!
-//! Every adapter passes the conformance suite in `tests/conformance.rs`.
-//! [`verify_audit`] walks any store's audit chain.
+//! Every adapter passes the conformance suite in `tests/conformance`.
 
 mod postgres;
 mod sqlite;
-mod verify;
 
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
-pub use verify::{VerifyError, verify_audit};

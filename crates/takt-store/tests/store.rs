@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use takt_core::audit::Tamper;
 use takt_core::store::{CommitOutcome, EventQuery, Store};
 
-use takt_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, verify_audit};
+use takt_core::audit::verify_store as verify_audit;
+use takt_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
 
 /// A fresh SQLite store in its own temporary directory (kept alive by leaking
 /// the directory handle for the test's duration).
@@ -137,7 +138,9 @@ async fn sqlite_audit_tampering_is_detected() {
         assert_eq!(verify_audit(&store).await.unwrap(), 5);
         tamper(&path, sql);
         match verify_audit(&store).await {
-            Err(takt_store::VerifyError::Tampered(found)) => assert_eq!(found, expected, "{sql}"),
+            Err(takt_core::audit::VerifyError::Tampered(found)) => {
+                assert_eq!(found, expected, "{sql}")
+            }
             other => panic!("{sql}: expected {expected:?}, got {other:?}"),
         }
     }

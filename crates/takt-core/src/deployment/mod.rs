@@ -174,7 +174,7 @@ impl Deployment {
                 }
             }
         }
-        for system in self.systems.values().filter(|s| s.sites.is_empty()) {
+        if let Some(system) = self.systems.values().find(|s| s.sites.is_empty()) {
             return Err(config_error(
                 &self.file("systems", &system.name),
                 "field `sites` is empty: list the plants it acts for, or \"*\"",

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use takt_core::audit::AuditDraft;
+use takt_core::audit::verify_store as verify_audit;
 use takt_core::store::{
     Commit, CommitOutcome, EventOutcome, EventQuery, IdempotencyRecord, NewEvent, Store,
 };
-use takt_store::verify_audit;
 
 pub fn event(n: u32) -> NewEvent {
     NewEvent {

@@ -1,0 +1,135 @@
+//! Pure steps of ingestion: which plants a message speaks for, and the
+//! stored form of an accepted message.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::store::NewEvent;
+use crate::validate::Validated;
+
+/// Every plant a message names, wherever it hides: the envelope's `siteid`,
+/// the `urn:takt:site:<site>:…` form of `source`, `data.siteId`, and any
+/// top-level `data` field ending in `SiteId` (e.g. `shipFromSiteId`).
+///
+/// Authorization checks all of them, so a plant-1010 system cannot post for
+/// plant 2020 by naming 2020 in only one place.
+pub fn sites_of(message: &Value) -> BTreeSet<String> {
+    let mut sites = BTreeSet::new();
+    let mut add = |v: Option<&Value>| {
+        if let Some(Value::String(s)) = v {
+            sites.insert(s.clone());
+        }
+    };
+    add(message.get("siteid"));
+    if let Some(data) = message.get("data").and_then(Value::as_object) {
+        for (key, value) in data {
+            if key == "siteId" || key.ends_with("SiteId") {
+                add(Some(value));
+            }
+        }
+    }
+    let source_site = message
+        .get("source")
+        .and_then(Value::as_str)
+        .and_then(|s| s.strip_prefix("urn:takt:site:"))
+        .and_then(|rest| rest.split(':').next())
+        .filter(|s| !s.is_empty());
+    if let Some(site) = source_site {
+        sites.insert(site.to_owned());
+    }
+    sites
+}
+
+/// The stored form of a validated message.
+pub fn new_event(
+    validated: &Validated<'_>,
+    interface: &str,
+    principal: &str,
+    accepted_at_ms: i64,
+) -> NewEvent {
+    let message = &validated.message;
+    let text = |key: &str| {
+        message
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let data = message.get("data").unwrap_or(&Value::Null);
+    let business_keys = validated
+        .contract
+        .meta
+        .business_keys
+        .iter()
+        .filter_map(|(kind, pointer)| match data.pointer(pointer)? {
+            Value::String(s) => Some((kind.clone(), s.clone())),
+            Value::Number(n) => Some((kind.clone(), n.to_string())),
+            _ => None,
+        })
+        .collect();
+    NewEvent {
+        id: text("id"),
+        source: text("source"),
+        contract: validated.contract.contract().to_string(),
+        dataschema: validated.contract.id.to_string(),
+        site: text("siteid"),
+        subject: text("subject"),
+        partition_key: text("partitionkey"),
+        interface: interface.to_owned(),
+        principal: principal.to_owned(),
+        accepted_at_ms,
+        business_keys,
+        body: serde_json::to_vec(message).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::registry::Registry;
+
+    #[test]
+    fn sites_hide_in_many_places() {
+        let message = json!({
+            "siteid": "1010",
+            "source": "urn:takt:site:3030:mes:mes01",
+            "data": {"siteId": "1010", "shipFromSiteId": "2020", "note": "4040"}
+        });
+        assert_eq!(
+            sites_of(&message).into_iter().collect::<Vec<_>>(),
+            ["1010", "2020", "3030"]
+        );
+        assert!(sites_of(&json!({"source": "urn:other:x"})).is_empty());
+    }
+
+    #[test]
+    fn stored_events_carry_business_keys() {
+        let registry = Registry::builtin().unwrap();
+        let contract = registry.contract("mfg.material.consumed.v1").unwrap();
+        let example = contract
+            .examples()
+            .iter()
+            .find(|e| e.name == "valid-lot-managed")
+            .unwrap();
+        let validated = registry.validate_bytes(example.text.as_bytes()).unwrap();
+        let event = new_event(&validated, "mes1010-production", "mes-plant1010", 42);
+        assert_eq!(event.partition_key, "1010/100012345");
+        assert_eq!(
+            event.dataschema,
+            "urn:takt:schema:mfg.material.consumed.v1:1.0"
+        );
+        assert_eq!(
+            event.business_keys,
+            [
+                ("lot".to_owned(), "L2026-1187".to_owned()),
+                ("material".to_owned(), "RM-4711".to_owned()),
+                ("order".to_owned(), "100012345".to_owned()),
+            ]
+        );
+        let body: Value = serde_json::from_slice(&event.body).unwrap();
+        assert_eq!(body, validated.message);
+    }
+}

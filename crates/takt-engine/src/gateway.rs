@@ -1,0 +1,529 @@
+//! The ingest pipeline: one request in, one durable answer out.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use takt_core::audit::AuditDraft;
+use takt_core::deployment::Deployment;
+use takt_core::ingest::{new_event, sites_of};
+use takt_core::policy::Policy;
+use takt_core::registry::Registry;
+use takt_core::store::{
+    Clock, Commit, CommitOutcome, EventOutcome, IdempotencyRecord, Store, StoreError,
+};
+use takt_core::validate::{Validated, Violation};
+use takt_model::config::InterfaceConfig;
+
+use crate::limits::RateLimits;
+use crate::{Principal, Principals, Rejection};
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Limits that are not per interface.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Most events in one batch request.
+    pub max_batch_events: usize,
+    /// How long an idempotency key's first answer is kept.
+    pub idempotency_retention_ms: i64,
+}
+
+/// Which endpoint a request came through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /v1/events`: CloudEvents, one or a batch.
+    Events,
+    /// `POST /v1/commands/{type}`: one command of that type; `Idempotency-Key` required.
+    Command(String),
+}
+
+/// One request, as the HTTP layer hands it over.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    /// Which endpoint.
+    pub route: Route,
+    /// The raw body (hashed for idempotency, parsed here).
+    pub body: Vec<u8>,
+    /// Whether the media type is `application/cloudevents-batch+json`.
+    pub batch: bool,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+    /// Plants named in headers (`Takt-Site-Id`), checked like those in the body.
+    pub header_sites: Vec<String>,
+}
+
+/// A durable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// HTTP status (202).
+    pub status: u16,
+    /// JSON body.
+    pub body: Vec<u8>,
+    /// True when this repeats an earlier answer (same key, or same `source`+`id`).
+    pub replayed: bool,
+}
+
+/// Removes an idempotency key from the in-flight set when the request ends.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<(String, String)>>,
+    key: (String, String),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.key);
+        }
+    }
+}
+
+/// A message that passed validation, with the interface it goes through.
+struct Checked<'r> {
+    validated: Validated<'r>,
+    interface: String,
+}
+
+/// The gateway: shared by every request handler.
+pub struct Gateway {
+    registry: Arc<Registry>,
+    deployment: Arc<Deployment>,
+    principals: Principals,
+    policy: Policy,
+    limits: RateLimits,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    options: GatewayOptions,
+    in_flight: Mutex<HashSet<(String, String)>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Builds a gateway over a checked deployment, its registry and a store.
+    pub fn new(
+        registry: Arc<Registry>,
+        deployment: Arc<Deployment>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        options: GatewayOptions,
+    ) -> takt_core::Result<Self> {
+        deployment.check(&registry)?;
+        let policy = Policy::new(&deployment.policies)?;
+        Ok(Self {
+            principals: Principals::from_deployment(&deployment),
+            limits: RateLimits::from_deployment(&deployment),
+            registry,
+            deployment,
+            policy,
+            store,
+            clock,
+            options,
+            in_flight: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The store, for read endpoints.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Finds the principal owning an API key.
+    pub fn authenticate(&self, api_key: Option<&str>) -> Result<Arc<Principal>, Rejection> {
+        api_key
+            .and_then(|key| self.principals.authenticate(key))
+            .ok_or(Rejection::Unauthenticated)
+    }
+
+    /// Runs a request through every check and commits it durably.
+    ///
+    /// Rejections are audited too (best effort: a store failure while
+    /// auditing a rejection does not change the answer).
+    pub async fn ingest(
+        &self,
+        principal: &Principal,
+        request: IngestRequest,
+    ) -> Result<Accepted, Rejection> {
+        let action = match &request.route {
+            Route::Events => "event.ingest",
+            Route::Command(_) => "command.record",
+        };
+        let result = self.run(principal, request, action).await;
+        if let Err(rejection) = &result {
+            self.audit_rejection(&principal.name, action, rejection)
+                .await;
+        }
+        result
+    }
+
+    /// Audits a request that failed before a principal was known.
+    pub async fn audit_unauthenticated(&self, action: &str) {
+        self.audit_rejection("anonymous", action, &Rejection::Unauthenticated)
+            .await;
+    }
+
+    async fn audit_rejection(&self, principal: &str, action: &str, rejection: &Rejection) {
+        let draft = AuditDraft {
+            at_ms: self.clock.now_ms(),
+            principal: principal.to_owned(),
+            action: action.to_owned(),
+            interface: None,
+            outcome: format!("rejected:{}", rejection.code()),
+            message_id: None,
+        };
+        if let Err(e) = self
+            .store
+            .commit(Commit {
+                audit: vec![draft],
+                ..Commit::default()
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "could not audit a rejection");
+        }
+    }
+
+    async fn run(
+        &self,
+        principal: &Principal,
+        request: IngestRequest,
+        action: &str,
+    ) -> Result<Accepted, Rejection> {
+        let messages = self.parse(&request)?;
+        let interfaces = self.authorize(principal, &messages, &request)?;
+        self.rate_limit(principal, &interfaces)?;
+        let checked = self.validate(messages, interfaces, request.batch)?;
+        let key = match (&request.route, &request.idempotency_key) {
+            (Route::Command(_), None) => return Err(Rejection::IdempotencyKeyMissing),
+            (_, key) => key.clone(),
+        };
+        let request_hash: [u8; 32] = Sha256::digest(&request.body).into();
+        let _in_flight = match &key {
+            Some(key) => Some(self.enter(principal, key)?),
+            None => None,
+        };
+        let now = self.clock.now_ms();
+        if let Some(key) = &key
+            && let Some(first) = self
+                .store
+                .idempotency(&principal.name, key, now)
+                .await
+                .map_err(unavailable)?
+        {
+            return self.replay(principal, action, first, request_hash).await;
+        }
+        self.commit(
+            principal,
+            action,
+            checked,
+            key,
+            request_hash,
+            request.batch,
+            now,
+        )
+        .await
+    }
+
+    fn parse(&self, request: &IngestRequest) -> Result<Vec<Value>, Rejection> {
+        let value: Value = serde_json::from_slice(&request.body).map_err(|e| {
+            Rejection::Invalid(vec![Violation {
+                pointer: String::new(),
+                rule: "json".into(),
+                message: format!("not valid JSON: {e}"),
+            }])
+        })?;
+        let messages = match (request.batch, value) {
+            (true, Value::Array(items)) => items,
+            (true, _) => {
+                return Err(Rejection::BadRequest(
+                    "a CloudEvents batch must be a JSON array of events".into(),
+                ));
+            }
+            (false, Value::Array(_)) => {
+                return Err(Rejection::BadRequest(
+                    "a JSON array is a batch: send it as application/cloudevents-batch+json".into(),
+                ));
+            }
+            (false, value) => vec![value],
+        };
+        if messages.is_empty() {
+            return Err(Rejection::BadRequest("the batch is empty".into()));
+        }
+        if messages.len() > self.options.max_batch_events {
+            return Err(Rejection::PayloadTooLarge(format!(
+                "a batch holds at most {} events; this one has {}",
+                self.options.max_batch_events,
+                messages.len()
+            )));
+        }
+        if let Route::Command(path_type) = &request.route
+            && messages[0].get("type").and_then(Value::as_str) != Some(path_type.as_str())
+        {
+            return Err(Rejection::Invalid(vec![Violation {
+                pointer: "/type".into(),
+                rule: "route".into(),
+                message: format!(
+                    "this endpoint takes {path_type}; send other types to their own /v1/commands/{{type}}"
+                ),
+            }]));
+        }
+        Ok(messages)
+    }
+
+    /// The interface each message goes through, after the policy allowed it.
+    fn authorize(
+        &self,
+        principal: &Principal,
+        messages: &[Value],
+        request: &IngestRequest,
+    ) -> Result<Vec<String>, Rejection> {
+        let mut interfaces = Vec::with_capacity(messages.len());
+        let mut reasons = Vec::new();
+        for message in messages {
+            let Some(contract) = message.get("type").and_then(Value::as_str) else {
+                // Nothing to authorize against: validation reports the missing type.
+                interfaces.push(String::new());
+                continue;
+            };
+            let Some(interface) = self.interface_for(principal, contract) else {
+                reasons.push(format!(
+                    "no interface lets {} send {contract}",
+                    principal.name
+                ));
+                interfaces.push(String::new());
+                continue;
+            };
+            let mut sites = sites_of(message);
+            sites.extend(request.header_sites.iter().cloned());
+            let input = json!({
+                "principal": {"name": principal.name, "kind": principal.kind, "sites": principal.sites, "roles": principal.roles},
+                "interface": {"name": interface.name, "pattern": interface.pattern, "producers": interface.producers, "contracts": interface.contracts},
+                "contract": contract,
+                "sites": sites,
+            });
+            let decision = self.policy.decide(&input).map_err(|e| {
+                tracing::error!(error = %e, "policy evaluation failed");
+                Rejection::Unavailable {
+                    detail: "authorization is unavailable".into(),
+                    retry_after_secs: 5,
+                }
+            })?;
+            reasons.extend(decision.reasons);
+            interfaces.push(interface.name.clone());
+        }
+        if reasons.is_empty() {
+            return Ok(interfaces);
+        }
+        reasons.sort();
+        reasons.dedup();
+        Err(Rejection::Forbidden {
+            detail: format!("{} may not send this", principal.name),
+            reasons,
+        })
+    }
+
+    /// The principal's first interface (by name) that carries `contract`.
+    fn interface_for(&self, principal: &Principal, contract: &str) -> Option<&InterfaceConfig> {
+        self.deployment.interfaces.values().find(|i| {
+            i.producers.contains(&principal.name) && i.contracts.iter().any(|c| c == contract)
+        })
+    }
+
+    fn rate_limit(&self, principal: &Principal, interfaces: &[String]) -> Result<(), Rejection> {
+        let mut counts: Vec<(&str, u32)> = Vec::new();
+        for interface in interfaces.iter().filter(|i| !i.is_empty()) {
+            match counts.iter_mut().find(|(name, _)| name == interface) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((interface, 1)),
+            }
+        }
+        counts
+            .into_iter()
+            .try_for_each(|(interface, n)| self.limits.take(interface, &principal.name, n))
+    }
+
+    fn validate(
+        &self,
+        messages: Vec<Value>,
+        interfaces: Vec<String>,
+        batch: bool,
+    ) -> Result<Vec<Checked<'_>>, Rejection> {
+        let mut checked = Vec::with_capacity(messages.len());
+        let mut violations = Vec::new();
+        for (index, (message, interface)) in messages.into_iter().zip(interfaces).enumerate() {
+            match self.registry.validate(message) {
+                Ok(validated) => checked.push(Checked {
+                    validated,
+                    interface,
+                }),
+                Err(found) => violations.extend(found.into_iter().map(|mut v| {
+                    if batch {
+                        v.pointer = format!("/{index}{}", v.pointer);
+                    }
+                    v
+                })),
+            }
+        }
+        if violations.is_empty() {
+            Ok(checked)
+        } else {
+            Err(Rejection::Invalid(violations))
+        }
+    }
+
+    fn enter(&self, principal: &Principal, key: &str) -> Result<InFlight<'_>, Rejection> {
+        let entry = (principal.name.clone(), key.to_owned());
+        let mut set = self
+            .in_flight
+            .lock()
+            .map_err(|_| unavailable(StoreError::Unavailable("in-flight set poisoned".into())))?;
+        if !set.insert(entry.clone()) {
+            return Err(Rejection::IdempotencyKeyInFlight);
+        }
+        Ok(InFlight {
+            set: &self.in_flight,
+            key: entry,
+        })
+    }
+
+    async fn replay(
+        &self,
+        principal: &Principal,
+        action: &str,
+        first: IdempotencyRecord,
+        request_hash: [u8; 32],
+    ) -> Result<Accepted, Rejection> {
+        if first.request_hash != request_hash {
+            return Err(Rejection::IdempotencyKeyReused);
+        }
+        let draft = AuditDraft {
+            at_ms: self.clock.now_ms(),
+            principal: principal.name.clone(),
+            action: action.to_owned(),
+            interface: None,
+            outcome: "replayed".into(),
+            message_id: None,
+        };
+        self.store
+            .commit(Commit {
+                audit: vec![draft],
+                ..Commit::default()
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(Accepted {
+            status: first.status,
+            body: first.response,
+            replayed: true,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        principal: &Principal,
+        action: &str,
+        checked: Vec<Checked<'_>>,
+        key: Option<String>,
+        request_hash: [u8; 32],
+        batch: bool,
+        now: i64,
+    ) -> Result<Accepted, Rejection> {
+        let events: Vec<_> = checked
+            .iter()
+            .map(|c| new_event(&c.validated, &c.interface, &principal.name, now))
+            .collect();
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let body = if batch {
+            json!({"status": "accepted", "ids": ids})
+        } else {
+            json!({"status": "accepted", "id": ids[0]})
+        };
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let audit = events
+            .iter()
+            .map(|e| AuditDraft {
+                at_ms: now,
+                principal: principal.name.clone(),
+                action: action.to_owned(),
+                interface: Some(e.interface.clone()),
+                outcome: "accepted".into(),
+                message_id: Some(e.id.clone()),
+            })
+            .collect();
+        let idempotency = key.map(|key| IdempotencyRecord {
+            principal: principal.name.clone(),
+            key,
+            request_hash,
+            status: 202,
+            response: body.clone(),
+            created_at_ms: now,
+            expires_at_ms: now + self.options.idempotency_retention_ms,
+        });
+        let had_key = idempotency.is_some();
+        match self
+            .store
+            .commit(Commit {
+                events,
+                idempotency,
+                audit,
+            })
+            .await
+            .map_err(unavailable)?
+        {
+            CommitOutcome::Committed(outcomes) => {
+                let all_known = outcomes
+                    .iter()
+                    .all(|o| matches!(o, EventOutcome::AlreadyStored(_)));
+                Ok(Accepted {
+                    status: 202,
+                    body,
+                    replayed: all_known && !had_key,
+                })
+            }
+            CommitOutcome::Replay(first) => Ok(Accepted {
+                status: first.status,
+                body: first.response,
+                replayed: true,
+            }),
+            CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),
+        }
+    }
+}
+
+fn unavailable(e: StoreError) -> Rejection {
+    tracing::error!(error = %e, "store unavailable");
+    match e {
+        StoreError::ShuttingDown => Rejection::Unavailable {
+            detail: "the hub is shutting down".into(),
+            retry_after_secs: 5,
+        },
+        _ => Rejection::Unavailable {
+            detail: "the hub cannot store messages right now".into(),
+            retry_after_secs: 1,
+        },
+    }
+}

@@ -1,0 +1,183 @@
+//! The admin API: health, readiness, reads, audit. Operators only (except
+//! health and readiness, which load balancers call without credentials).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use takt_core::audit::{VerifyError, verify_store};
+use takt_core::store::{EventQuery, StoredEvent};
+use takt_engine::{Gateway, Principal, Rejection};
+use takt_model::ErrorCode;
+use takt_model::config::Role;
+
+use crate::auth::api_key;
+use crate::problem::Problem;
+
+/// The admin routes.
+pub fn admin_router(gateway: Arc<Gateway>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/v1/messages", get(list_messages))
+        .route("/v1/messages/{id}", get(get_message))
+        .route("/v1/audit/verify", get(verify_audit))
+        .with_state(gateway)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the store answers.
+async fn ready(State(gateway): State<Arc<Gateway>>) -> Response {
+    match gateway.store().audit_head().await {
+        Ok(_) => Json(json!({"status": "ready"})).into_response(),
+        Err(_) => Problem::new(ErrorCode::Unavailable, "the store does not answer")
+            .retry_after(5)
+            .into_response(),
+    }
+}
+
+/// An operator or admin, or the problem to answer.
+fn operator(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Principal>, Problem> {
+    let principal = gateway
+        .authenticate(api_key(headers))
+        .map_err(|r| Problem::from(&r))?;
+    if !principal.has_any_role(&[Role::Admin, Role::Operator]) {
+        let rejection = Rejection::Forbidden {
+            detail: format!(
+                "{} has no admin API role (operator or admin)",
+                principal.name
+            ),
+            reasons: Vec::new(),
+        };
+        return Err(Problem::from(&rejection));
+    }
+    Ok(principal)
+}
+
+fn view(stored: &StoredEvent) -> Value {
+    let e = &stored.event;
+    let keys: serde_json::Map<String, Value> = e
+        .business_keys
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    json!({
+        "seq": stored.seq,
+        "id": e.id,
+        "source": e.source,
+        "type": e.contract,
+        "dataschema": e.dataschema,
+        "site": e.site,
+        "subject": e.subject,
+        "partitionkey": e.partition_key,
+        "interface": e.interface,
+        "principal": e.principal,
+        "accepted_at_ms": e.accepted_at_ms,
+        "business_keys": keys,
+        "message": serde_json::from_slice::<Value>(&e.body).unwrap_or(Value::Null),
+    })
+}
+
+async fn get_message(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(problem) = operator(&gateway, &headers) {
+        return problem.into_response();
+    }
+    match gateway.store().event(&id).await {
+        Ok(Some(stored)) => Json(view(&stored)).into_response(),
+        Ok(None) => {
+            Problem::new(ErrorCode::NotFound, format!("no message with id {id}")).into_response()
+        }
+        Err(_) => Problem::new(ErrorCode::Unavailable, "the store does not answer")
+            .retry_after(1)
+            .into_response(),
+    }
+}
+
+/// `?interface=…&key=order:100012345&after=<seq>&limit=<n>`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    interface: Option<String>,
+    key: Option<String>,
+    #[serde(default)]
+    after: i64,
+    limit: Option<usize>,
+}
+
+async fn list_messages(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(problem) = operator(&gateway, &headers) {
+        return problem.into_response();
+    }
+    let Ok(Query(query)) = query else {
+        return Problem::new(
+            ErrorCode::BadRequest,
+            "query parameters: interface, key=<kind>:<value>, after=<seq>, limit=<1..1000>",
+        )
+        .into_response();
+    };
+    let business_key = match query.key.as_deref().map(|k| k.split_once(':')) {
+        None => None,
+        Some(Some((kind, value))) => Some((kind.to_owned(), value.to_owned())),
+        Some(None) => {
+            return Problem::new(
+                ErrorCode::BadRequest,
+                "key must be <kind>:<value>, e.g. order:100012345",
+            )
+            .into_response();
+        }
+    };
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let request = EventQuery {
+        interface: query.interface,
+        business_key,
+        after_seq: query.after,
+        limit,
+    };
+    match gateway.store().events(request).await {
+        Ok(events) => {
+            let next = (events.len() == limit)
+                .then(|| events.last().map(|e| e.seq))
+                .flatten();
+            let items: Vec<Value> = events.iter().map(view).collect();
+            Json(json!({"items": items, "next_after": next})).into_response()
+        }
+        Err(_) => Problem::new(ErrorCode::Unavailable, "the store does not answer")
+            .retry_after(1)
+            .into_response(),
+    }
+}
+
+async fn verify_audit(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+    if let Err(problem) = operator(&gateway, &headers) {
+        return problem.into_response();
+    }
+    match verify_store(gateway.store().as_ref()).await {
+        Ok(entries) => Json(json!({"intact": true, "entries": entries})).into_response(),
+        Err(VerifyError::Tampered(tamper)) => (
+            StatusCode::OK,
+            Json(json!({"intact": false, "problem": tamper, "detail": tamper.to_string()})),
+        )
+            .into_response(),
+        Err(VerifyError::Store(_)) => {
+            Problem::new(ErrorCode::Unavailable, "the store does not answer")
+                .retry_after(1)
+                .into_response()
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The data plane: where systems post messages.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use takt_engine::{Accepted, Gateway, IngestRequest, Rejection, Route};
+use takt_model::ErrorCode;
+
+use crate::auth::api_key;
+use crate::problem::Problem;
+
+/// Header naming a plant outside the body; authorized like the body's sites.
+pub const SITE_HEADER: &str = "takt-site-id";
+
+/// The data-plane routes, with a body limit of `max_body_bytes`.
+pub fn data_router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/events", post(post_events))
+        .route("/v1/commands/{type}", post(post_command))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(gateway)
+}
+
+async fn post_events(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    ingest(&gateway, Route::Events, &headers, body).await
+}
+
+async fn post_command(
+    State(gateway): State<Arc<Gateway>>,
+    Path(contract): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    ingest(&gateway, Route::Command(contract), &headers, body).await
+}
+
+/// Whether the body is a batch, from its media type; `None` if not accepted.
+fn media_type(headers: &HeaderMap) -> Option<bool> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let essence = value.split(';').next()?.trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/cloudevents+json" | "application/json" => Some(false),
+        "application/cloudevents-batch+json" => Some(true),
+        _ => None,
+    }
+}
+
+async fn ingest(
+    gateway: &Gateway,
+    route: Route,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let action = match route {
+        Route::Events => "event.ingest",
+        Route::Command(_) => "command.record",
+    };
+    let Ok(principal) = gateway.authenticate(api_key(headers)) else {
+        gateway.audit_unauthenticated(action).await;
+        return Problem::from(&Rejection::Unauthenticated).into_response();
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Problem::new(
+                ErrorCode::PayloadTooLarge,
+                "the request body exceeds the configured max_body_bytes",
+            )
+            .into_response();
+        }
+        Err(rejection) => {
+            return Problem::new(ErrorCode::BadRequest, rejection.body_text()).into_response();
+        }
+    };
+    let Some(batch) = media_type(headers) else {
+        let detail = "send application/cloudevents+json (or application/json) for one event, application/cloudevents-batch+json for a batch";
+        return Problem::new(ErrorCode::UnsupportedMediaType, detail).into_response();
+    };
+    let idempotency_key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
+        None => None,
+        Some(Ok(key)) if (1..=255).contains(&key.len()) => Some(key.to_owned()),
+        Some(_) => {
+            return Problem::new(
+                ErrorCode::BadRequest,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+            .into_response();
+        }
+    };
+    let header_sites = headers
+        .get_all(SITE_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_owned()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let request = IngestRequest {
+        route,
+        body: body.to_vec(),
+        batch,
+        idempotency_key,
+        header_sites,
+    };
+    match gateway.ingest(&principal, request).await {
+        Ok(accepted) => accepted_response(accepted),
+        Err(rejection) => Problem::from(&rejection).into_response(),
+    }
+}
+
+fn accepted_response(accepted: Accepted) -> Response {
+    let status = StatusCode::from_u16(accepted.status).unwrap_or(StatusCode::ACCEPTED);
+    let mut response = (status, accepted.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if accepted.replayed {
+        headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
