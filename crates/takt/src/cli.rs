@@ -33,6 +33,14 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the hub: data plane and admin API on the embedded store (or PostgreSQL).
+    Serve(ServeArgs),
+    /// Work with the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Create and hash API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
     /// Work with canonical contracts.
     #[command(subcommand)]
     Contract(ContractCommand),
@@ -135,4 +143,45 @@ mod tests {
     fn the_command_line_is_well_formed() {
         super::Cli::command().debug_assert();
     }
+}
+
+/// Where a deployment lives; shared by commands that open its store.
+#[derive(Debug, Args)]
+pub struct DeploymentArgs {
+    /// Deployment directory (takt.toml, systems/, interfaces/, policies/, contracts/).
+    /// Without it, the built-in defaults: embedded store under ./takt-data/, no principals.
+    #[arg(long, env = "TAKT_CONFIG", value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    /// SQLite database file, overriding takt.toml's storage (embedded store only).
+    #[arg(long, env = "TAKT_DB", value_name = "FILE")]
+    pub db: Option<PathBuf>,
+}
+
+/// Arguments of `takt serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub deployment: DeploymentArgs,
+    /// Data-plane address, overriding takt.toml (e.g. 127.0.0.1:8080; port 0 picks one).
+    #[arg(long, env = "TAKT_DATA_LISTEN", value_name = "ADDR")]
+    pub data_listen: Option<std::net::SocketAddr>,
+    /// Admin API address, overriding takt.toml (e.g. 127.0.0.1:8081).
+    #[arg(long, env = "TAKT_ADMIN_LISTEN", value_name = "ADDR")]
+    pub admin_listen: Option<std::net::SocketAddr>,
+}
+
+/// `takt audit …`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit chain; report the first altered, removed, reordered or truncated entry.
+    Verify(DeploymentArgs),
+}
+
+/// `takt key …`.
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a new random API key and print it with the SHA-256 to configure.
+    New,
+    /// Print the SHA-256 of an API key read from standard input.
+    Hash,
 }

@@ -1,6 +1,9 @@
 //! One module per command; `run` dispatches.
 
+mod audit;
 mod contract;
+mod key;
+mod serve;
 mod units;
 
 use takt_core::registry::Registry;
@@ -14,10 +17,74 @@ pub fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
     match &cli.command {
         Command::Contract(command) => contract::run(cli, command, out),
         Command::Units(command) => units::run(cli, command, out),
+        Command::Serve(args) => serve::run(cli, args),
+        Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(cli, args, out),
+        Command::Key(command) => key::run(command, out),
     }
 }
 
 /// The built-in contracts plus the deployment directories named on the command line.
 fn registry(cli: &Cli) -> anyhow::Result<Registry> {
     Ok(Registry::load(&cli.contracts)?)
+}
+
+/// The deployment named by `--config` (or the zero-configuration default),
+/// with its registry: built-in contracts, the deployment's own, then `--contracts`.
+fn deployment(
+    cli: &Cli,
+    args: &crate::cli::DeploymentArgs,
+) -> anyhow::Result<(takt_core::deployment::Deployment, Registry)> {
+    let mut deployment = match &args.config {
+        Some(dir) => takt_core::deployment::Deployment::load(dir)?,
+        None => takt_core::deployment::Deployment::default(),
+    };
+    if let Some(db) = &args.db {
+        deployment.server.storage = takt_model::config::StorageConfig::Sqlite {
+            path: db.clone(),
+            queue_capacity: 8_192,
+        };
+    }
+    let mut dirs: Vec<std::path::PathBuf> = deployment.contracts_dir().into_iter().collect();
+    dirs.extend(cli.contracts.iter().cloned());
+    let registry = Registry::load(&dirs)?;
+    Ok((deployment, registry))
+}
+
+/// Opens the configured store (needs a tokio runtime for PostgreSQL).
+async fn open_store(
+    storage: &takt_model::config::StorageConfig,
+) -> anyhow::Result<std::sync::Arc<dyn takt_core::store::Store>> {
+    use takt_model::config::StorageConfig;
+    Ok(match storage {
+        StorageConfig::Sqlite {
+            path,
+            queue_capacity,
+        } => {
+            let options = takt_store::SqliteOptions {
+                queue_capacity: *queue_capacity,
+                ..Default::default()
+            };
+            std::sync::Arc::new(takt_store::SqliteStore::open(path, options)?)
+        }
+        StorageConfig::Postgres {
+            url,
+            schema,
+            queue_capacity,
+        } => {
+            let options = takt_store::PostgresOptions {
+                url: url.clone(),
+                schema: schema.clone(),
+                queue_capacity: *queue_capacity,
+            };
+            std::sync::Arc::new(takt_store::PostgresStore::open(options).await?)
+        }
+    })
+}
+
+/// A multi-threaded runtime for the commands that need one.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("takt")
+        .build()?)
 }

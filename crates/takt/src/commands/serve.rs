@@ -1,0 +1,108 @@
+//! `takt serve`: the hub.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use takt_engine::{Gateway, GatewayOptions, SystemClock};
+use takt_http::{Listeners, admin_router, data_router};
+use tokio::net::TcpListener;
+
+use crate::Outcome;
+use crate::cli::{Cli, ServeArgs};
+
+pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<Outcome> {
+    init_logging();
+    let (mut deployment, registry) = super::deployment(cli, &args.deployment)?;
+    let listen = &mut deployment.server.server;
+    listen.data_listen = args.data_listen.unwrap_or(listen.data_listen);
+    listen.admin_listen = args.admin_listen.unwrap_or(listen.admin_listen);
+    if deployment.systems.is_empty() {
+        tracing::warn!(
+            "no systems are configured, so no request can authenticate; start with --config examples/acme"
+        );
+    }
+    super::runtime()?.block_on(serve(deployment, registry))?;
+    Ok(Outcome::Passed)
+}
+
+async fn serve(
+    deployment: takt_core::deployment::Deployment,
+    registry: takt_core::registry::Registry,
+) -> anyhow::Result<()> {
+    let settings = deployment.server.clone();
+    let store = super::open_store(&settings.storage)
+        .await
+        .context("cannot open the store")?;
+    let options = GatewayOptions {
+        max_batch_events: settings.server.max_batch_events,
+        idempotency_retention_ms: i64::try_from(
+            settings.idempotency.retention_secs.saturating_mul(1000),
+        )
+        .unwrap_or(i64::MAX),
+    };
+    let gateway = Arc::new(Gateway::new(
+        Arc::new(registry),
+        Arc::new(deployment),
+        store.clone(),
+        Arc::new(SystemClock),
+        options,
+    )?);
+    let data = TcpListener::bind(settings.server.data_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.server.data_listen))?;
+    let admin = TcpListener::bind(settings.server.admin_listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.server.admin_listen))?;
+    tracing::info!(data = %data.local_addr()?, admin = %admin.local_addr()?, storage = ?settings.storage, "takt is serving");
+    // One line on stdout that scripts (and the crash test) can wait for.
+    crate::say!(
+        "listening data={} admin={}",
+        data.local_addr()?,
+        admin.local_addr()?
+    );
+    let listeners = Listeners {
+        data: (
+            data,
+            data_router(gateway.clone(), settings.server.max_body_bytes),
+        ),
+        admin: (admin, admin_router(gateway)),
+    };
+    takt_http::serve(
+        listeners,
+        shutdown_signal(),
+        Duration::from_secs(settings.server.shutdown_grace_secs),
+    )
+    .await?;
+    drop(store);
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
+/// Structured logs on stderr; `TAKT_LOG` (or `RUST_LOG`) sets the filter.
+fn init_logging() {
+    let filter = std::env::var("TAKT_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
