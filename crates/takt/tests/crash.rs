@@ -184,7 +184,7 @@ async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
             None => break,
         }
     }
-    let ledger = ledger.lock().unwrap();
+    let ledger = std::mem::take(&mut *ledger.lock().unwrap());
     eprintln!(
         "kills: {KILLS}, sent: {}, acknowledged: {}, stored: {}",
         ledger.sent.len(),
