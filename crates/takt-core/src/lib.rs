@@ -12,6 +12,7 @@
 //! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
 //! - [`audit`]: the tamper-evident audit hash chain and its verifier.
 //! - [`deployment`]: loading and checking a deployment directory.
+//! - [`mapping`]: jq mappings (jaq) with exact unit conversion as `to_uom`.
 //! - [`policy`]: authorization decisions in Rego (regorus), cached.
 //! - [`store`]: the storage port (`Store`) every adapter implements.
 
@@ -22,6 +23,7 @@ pub mod deployment;
 mod error;
 pub mod ingest;
 pub mod lint;
+pub mod mapping;
 pub mod policy;
 pub mod registry;
 pub mod store;
