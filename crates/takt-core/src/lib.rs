@@ -13,6 +13,7 @@
 //! - [`audit`]: the tamper-evident audit hash chain and its verifier.
 //! - [`deployment`]: loading and checking a deployment directory.
 //! - [`mapping`]: jq mappings (jaq) with exact unit conversion as `to_uom`.
+//! - [`native`]: native payloads: schema check, jq mapping, canonical envelope.
 //! - [`policy`]: authorization decisions in Rego (regorus), cached.
 //! - [`store`]: the storage port (`Store`) every adapter implements.
 
@@ -24,6 +25,7 @@ mod error;
 pub mod ingest;
 pub mod lint;
 pub mod mapping;
+pub mod native;
 pub mod policy;
 pub mod registry;
 pub mod store;

@@ -1,6 +1,6 @@
 //! The ingest pipeline: one request in, one durable answer out.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -8,6 +8,8 @@ use sha2::{Digest, Sha256};
 use takt_core::audit::AuditDraft;
 use takt_core::deployment::Deployment;
 use takt_core::ingest::{new_event, sites_of};
+use takt_core::mapping::MapEnv;
+use takt_core::native::{EnvelopeFacts, NativeError, NativeInterface};
 use takt_core::policy::Policy;
 use takt_core::registry::Registry;
 use takt_core::store::{
@@ -48,6 +50,8 @@ pub enum Route {
     Events,
     /// `POST /v1/commands/{type}`: one command of that type; `Idempotency-Key` required.
     Command(String),
+    /// `POST /v1/interfaces/{name}/messages`: a native payload for that interface's mapping.
+    Native(String),
 }
 
 /// One request, as the HTTP layer hands it over.
@@ -106,6 +110,7 @@ pub struct Gateway {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     options: GatewayOptions,
+    natives: HashMap<String, NativeInterface>,
     in_flight: Mutex<HashSet<(String, String)>>,
 }
 
@@ -128,7 +133,13 @@ impl Gateway {
     ) -> takt_core::Result<Self> {
         deployment.check(&registry)?;
         let policy = Policy::new(&deployment.policies)?;
+        let natives = deployment
+            .natives
+            .iter()
+            .map(|(name, source)| Ok((name.clone(), NativeInterface::compile(source)?)))
+            .collect::<takt_core::Result<HashMap<_, _>>>()?;
         Ok(Self {
+            natives,
             principals: Principals::from_deployment(&deployment),
             limits: RateLimits::from_deployment(&deployment),
             registry,
@@ -167,10 +178,7 @@ impl Gateway {
         principal: &Principal,
         request: IngestRequest,
     ) -> Result<Accepted, Rejection> {
-        let action = match &request.route {
-            Route::Events => "event.ingest",
-            Route::Command(_) => "command.record",
-        };
+        let action = request.route.action();
         let result = self.run(principal, request, action).await;
         if let Err(rejection) = &result {
             self.audit_rejection(&principal.name, action, rejection)
@@ -212,13 +220,25 @@ impl Gateway {
         request: IngestRequest,
         action: &str,
     ) -> Result<Accepted, Rejection> {
-        let messages = self.parse(&request)?;
-        let interfaces = self.authorize(principal, &messages, &request)?;
-        self.rate_limit(principal, &interfaces)?;
+        let (messages, fixed_interface, mapped_key) = match &request.route {
+            Route::Native(name) => {
+                let (message, key) = self.map_native(principal, name, &request)?;
+                (vec![message], Some(name.as_str()), key)
+            }
+            _ => (self.parse(&request)?, None, None),
+        };
+        let interfaces = self.authorize(principal, &messages, &request, fixed_interface)?;
+        if fixed_interface.is_none() {
+            self.rate_limit(principal, &interfaces)?;
+        }
         let checked = self.validate(messages, interfaces, request.batch)?;
-        let key = match (&request.route, &request.idempotency_key) {
-            (Route::Command(_), None) => return Err(Rejection::IdempotencyKeyMissing),
-            (_, key) => key.clone(),
+        let key = match (&request.route, &request.idempotency_key, mapped_key) {
+            (_, Some(key), _) => Some(key.clone()),
+            (Route::Native(name), None, Some(key)) => Some(format!("native:{name}:{key}")),
+            (Route::Command(_) | Route::Native(_), None, _) => {
+                return Err(Rejection::IdempotencyKeyMissing);
+            }
+            (Route::Events, None, _) => None,
         };
         let request_hash: [u8; 32] = Sha256::digest(&request.body).into();
         let _in_flight = match &key {
@@ -245,6 +265,58 @@ impl Gateway {
             now,
         )
         .await
+    }
+
+    /// Checks a native payload's producer and rate before the mapping runs,
+    /// then maps it to a canonical message.
+    fn map_native(
+        &self,
+        principal: &Principal,
+        name: &str,
+        request: &IngestRequest,
+    ) -> Result<(Value, Option<String>), Rejection> {
+        let (Some(native), Some(interface)) =
+            (self.natives.get(name), self.deployment.interfaces.get(name))
+        else {
+            return Err(Rejection::NotFound(format!(
+                "interface {name} takes no native payloads (it has no [native] mapping)"
+            )));
+        };
+        if request.batch {
+            return Err(Rejection::BadRequest(
+                "native payloads are sent one at a time".into(),
+            ));
+        }
+        let sites = request.header_sites.iter().cloned().collect();
+        self.decide(principal, interface, native.contract(), sites)?;
+        self.limits.take(name, &principal.name, 1)?;
+        let payload: Value = serde_json::from_slice(&request.body).map_err(|e| {
+            Rejection::Invalid(vec![Violation {
+                pointer: String::new(),
+                rule: "json".into(),
+                message: format!("not valid JSON: {e}"),
+            }])
+        })?;
+        let now_ms = self.clock.now_ms();
+        let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+        let env = MapEnv {
+            units: self.registry.units(),
+            on: now.date_naive(),
+        };
+        let facts = EnvelopeFacts {
+            principal: &principal.name,
+            id: uuid::Uuid::now_v7().to_string(),
+            now: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            traceparent: traceparent(),
+        };
+        match native.to_canonical(&payload, &self.registry, env, &facts) {
+            Ok(mapped) => Ok((mapped.message, mapped.key)),
+            Err(NativeError::Invalid(violations)) => Err(Rejection::Invalid(violations)),
+            Err(NativeError::Mapping(e)) => Err(Rejection::MappingFailed {
+                mapping: e.mapping,
+                message: e.message,
+            }),
+        }
     }
 
     fn parse(&self, request: &IngestRequest) -> Result<Vec<Value>, Rejection> {
@@ -299,6 +371,7 @@ impl Gateway {
         principal: &Principal,
         messages: &[Value],
         request: &IngestRequest,
+        fixed: Option<&str>,
     ) -> Result<Vec<String>, Rejection> {
         let mut interfaces = Vec::with_capacity(messages.len());
         let mut reasons = Vec::new();
@@ -308,7 +381,11 @@ impl Gateway {
                 interfaces.push(String::new());
                 continue;
             };
-            let Some(interface) = self.interface_for(principal, contract) else {
+            let interface = match fixed {
+                Some(name) => self.deployment.interfaces.get(name),
+                None => self.interface_for(principal, contract),
+            };
+            let Some(interface) = interface else {
                 reasons.push(format!(
                     "no interface lets {} send {contract}",
                     principal.name
@@ -318,20 +395,13 @@ impl Gateway {
             };
             let mut sites = sites_of(message);
             sites.extend(request.header_sites.iter().cloned());
-            let input = json!({
-                "principal": {"name": principal.name, "kind": principal.kind, "sites": principal.sites, "roles": principal.roles},
-                "interface": {"name": interface.name, "pattern": interface.pattern, "producers": interface.producers, "contracts": interface.contracts},
-                "contract": contract,
-                "sites": sites,
-            });
-            let decision = self.policy.decide(&input).map_err(|e| {
-                tracing::error!(error = %e, "policy evaluation failed");
-                Rejection::Unavailable {
-                    detail: "authorization is unavailable".into(),
-                    retry_after_secs: 5,
-                }
-            })?;
-            reasons.extend(decision.reasons);
+            match self.decide(principal, interface, contract, sites) {
+                Ok(()) => {}
+                Err(Rejection::Forbidden {
+                    reasons: denied, ..
+                }) => reasons.extend(denied),
+                Err(other) => return Err(other),
+            }
             interfaces.push(interface.name.clone());
         }
         if reasons.is_empty() {
@@ -342,6 +412,36 @@ impl Gateway {
         Err(Rejection::Forbidden {
             detail: format!("{} may not send this", principal.name),
             reasons,
+        })
+    }
+
+    /// Asks the policy about one contract through one interface for these sites.
+    fn decide(
+        &self,
+        principal: &Principal,
+        interface: &InterfaceConfig,
+        contract: &str,
+        sites: BTreeSet<String>,
+    ) -> Result<(), Rejection> {
+        let input = json!({
+            "principal": {"name": principal.name, "kind": principal.kind, "sites": principal.sites, "roles": principal.roles},
+            "interface": {"name": interface.name, "pattern": interface.pattern, "producers": interface.producers, "contracts": interface.contracts},
+            "contract": contract,
+            "sites": sites,
+        });
+        let decision = self.policy.decide(&input).map_err(|e| {
+            tracing::error!(error = %e, "policy evaluation failed");
+            Rejection::Unavailable {
+                detail: "authorization is unavailable".into(),
+                retry_after_secs: 5,
+            }
+        })?;
+        if decision.allow {
+            return Ok(());
+        }
+        Err(Rejection::Forbidden {
+            detail: format!("{} may not send this", principal.name),
+            reasons: decision.reasons,
         })
     }
 
@@ -512,6 +612,24 @@ impl Gateway {
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),
         }
     }
+}
+
+impl Route {
+    /// The audit action of requests on this route.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Events => "event.ingest",
+            Self::Command(_) => "command.record",
+            Self::Native(_) => "native.ingest",
+        }
+    }
+}
+
+/// A fresh W3C traceparent for a request that brought none.
+fn traceparent() -> String {
+    let trace = *uuid::Uuid::now_v7().as_bytes();
+    let span = *uuid::Uuid::now_v7().as_bytes();
+    format!("00-{}-{}-01", hex::encode(trace), hex::encode(&span[8..16]))
 }
 
 fn unavailable(e: StoreError) -> Rejection {

@@ -36,6 +36,14 @@ pub enum Rejection {
     /// The message(s) broke their schemas; every violation is listed.
     #[error("{} violation(s): the message does not match its contract", .0.len())]
     Invalid(Vec<Violation>),
+    /// The interface's native mapping failed on this payload.
+    #[error("mapping {mapping} failed: {message}")]
+    MappingFailed {
+        /// The mapping file.
+        mapping: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A command without `Idempotency-Key`.
     #[error(
         "commands need an Idempotency-Key header: a unique key per command, the same on every retry"
@@ -71,6 +79,7 @@ impl Rejection {
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::PayloadTooLarge(_) => ErrorCode::PayloadTooLarge,
             Self::Invalid(_) => ErrorCode::ValidationFailed,
+            Self::MappingFailed { .. } => ErrorCode::MappingFailed,
             Self::IdempotencyKeyMissing => ErrorCode::IdempotencyKeyMissing,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,

@@ -23,6 +23,7 @@ pub fn data_router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
         .route("/v1/commands/{type}", post(post_command))
+        .route("/v1/interfaces/{interface}/messages", post(post_native))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(gateway)
 }
@@ -44,6 +45,15 @@ async fn post_command(
     ingest(&gateway, Route::Command(contract), &headers, body).await
 }
 
+async fn post_native(
+    State(gateway): State<Arc<Gateway>>,
+    Path(interface): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    ingest(&gateway, Route::Native(interface), &headers, body).await
+}
+
 /// Whether the body is a batch, from its media type; `None` if not accepted.
 fn media_type(headers: &HeaderMap) -> Option<bool> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
@@ -61,10 +71,7 @@ async fn ingest(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let action = match route {
-        Route::Events => "event.ingest",
-        Route::Command(_) => "command.record",
-    };
+    let action = route.action();
     let Ok(principal) = gateway.authenticate(api_key(headers)) else {
         gateway.audit_unauthenticated(action).await;
         return Problem::from(&Rejection::Unauthenticated).into_response();

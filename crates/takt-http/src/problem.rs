@@ -40,6 +40,7 @@ fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "Message does not match its contract",
         ),
+        ErrorCode::MappingFailed => (StatusCode::UNPROCESSABLE_ENTITY, "Mapping failed"),
         ErrorCode::IdempotencyKeyMissing => (StatusCode::BAD_REQUEST, "Idempotency-Key required"),
         ErrorCode::IdempotencyKeyReused => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -83,6 +84,11 @@ impl From<&Rejection> for Problem {
         problem.retry_after_secs = rejection.retry_after_secs();
         problem.errors = match rejection {
             Rejection::Invalid(violations) => violations.clone(),
+            Rejection::MappingFailed { mapping, message } => vec![Violation {
+                pointer: String::new(),
+                rule: "mapping".into(),
+                message: format!("{mapping}: {message}"),
+            }],
             Rejection::Forbidden { reasons, .. } => reasons
                 .iter()
                 .map(|r| Violation {

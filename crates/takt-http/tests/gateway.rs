@@ -554,6 +554,131 @@ async fn commands_need_a_key_and_rate_limits_apply(hub: Hub) {
     assert_eq!(problem(response).await.1, "rate_limited");
 }
 
+fn goods_issue(document: &str, quantity: &str, unit: &str) -> Value {
+    json!({"MBLNR": document, "WERKS": "1010", "AUFNR": "100012345", "VORNR": "0010", "MATNR": "RM-4711",
+           "CHARG": "L2026-1187", "MENGE": quantity, "MEINS": unit, "BUDAT": "2026-11-26T08:00:00Z"})
+}
+
+async fn native_payloads_are_mapped_with_exact_units(hub: Hub) {
+    let path = "/v1/interfaces/mes1010-production/messages";
+    let document = format!("49{:08}", std::process::id() % 100_000_000);
+    let first = hub
+        .post(
+            path,
+            Some(MES1010),
+            "application/json",
+            &goods_issue(&document, "25", "LB"),
+            &[],
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let accepted: Value = first.json().await.unwrap();
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    let stored: Value = hub
+        .admin_get(&format!("/v1/messages/{id}"), OPS)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let message = &stored["message"];
+    assert_eq!(message["type"], "mfg.material.consumed.v1");
+    assert_eq!(
+        message["dataschema"],
+        "urn:takt:schema:mfg.material.consumed.v1:1.1"
+    );
+    assert_eq!(message["partitionkey"], "1010/100012345");
+    assert_eq!(message["source"], "urn:takt:site:1010:mes-plant1010");
+    assert_eq!(
+        message["data"]["qty"],
+        json!({"value": "11.339809", "uom": "KGM"})
+    );
+    assert_eq!(message["data"]["lotId"], "L2026-1187");
+
+    // The MES retries the same posting without a header: the mapping's key de-duplicates it.
+    let again = hub
+        .post(
+            path,
+            Some(MES1010),
+            "application/json",
+            &goods_issue(&document, "25", "LB"),
+            &[],
+        )
+        .await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], json!(id));
+    let changed = hub
+        .post(
+            path,
+            Some(MES1010),
+            "application/json",
+            &goods_issue(&document, "26", "LB"),
+            &[],
+        )
+        .await;
+    assert_eq!(problem(changed).await.1, "idempotency_key_reused");
+
+    let (status, code, errors, _) = problem(
+        hub.post(
+            path,
+            Some(MES1010),
+            "application/json",
+            &goods_issue("4900000001", "5", "XX"),
+            &[],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    assert_eq!(errors, [("/MEINS".to_owned(), "enum".to_owned())]);
+
+    let (status, code, errors, body) = problem(
+        hub.post(
+            path,
+            Some(MES1010),
+            "application/json",
+            &goods_issue("4900000002", "0", "KG"),
+            &[],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "mapping_failed")
+    );
+    assert_eq!(errors[0].1, "mapping");
+    assert!(
+        body["detail"].as_str().unwrap().ends_with(
+            "mes1010-goods-issue.jq failed: MENGE is 0: a goods issue of nothing is not a posting"
+        ),
+        "{body}"
+    );
+
+    let none = hub
+        .post(
+            "/v1/interfaces/erp-shipping/messages",
+            Some(MES1010),
+            "application/json",
+            &goods_issue("1", "1", "KG"),
+            &[],
+        )
+        .await;
+    assert_eq!(problem(none).await.1, "not_found");
+    let stranger = hub
+        .post(
+            path,
+            Some(WMS),
+            "application/json",
+            &goods_issue("4900000003", "1", "KG"),
+            &[],
+        )
+        .await;
+    assert_eq!(problem(stranger).await.0, StatusCode::FORBIDDEN);
+}
+
 async fn health_readiness_and_audit(hub: Hub) {
     let health = hub
         .http
@@ -616,6 +741,10 @@ macro_rules! gateway_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn commands_need_a_key_and_rate_limits_apply() {
                 super::commands_need_a_key_and_rate_limits_apply(hub().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn native_payloads_are_mapped_with_exact_units() {
+                super::native_payloads_are_mapped_with_exact_units(hub().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn health_readiness_and_audit() {

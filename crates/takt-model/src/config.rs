@@ -222,4 +222,22 @@ pub struct InterfaceConfig {
     /// Token bucket per producer; none means unlimited.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// How producers may send their own format instead of CloudEvents.
+    #[serde(default)]
+    pub native: Option<NativeConfig>,
+}
+
+/// `[native]` of an interface: `POST /v1/interfaces/{name}/messages` takes the
+/// producer's own JSON, checks it, and maps it to a canonical contract.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NativeConfig {
+    /// The canonical contract the mapping produces (one of the interface's contracts).
+    pub contract: String,
+    /// The jq program, relative to the deployment directory. It outputs
+    /// `{data, subject, key?, time?, correlationid?, source?}`.
+    pub mapping: PathBuf,
+    /// A JSON Schema for the native payload, relative to the deployment directory.
+    #[serde(default)]
+    pub schema: Option<PathBuf>,
 }

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// A request with the same `Idempotency-Key` is still being processed.
     IdempotencyKeyInFlight,
+    /// A native payload's mapping failed or produced the wrong shape.
+    MappingFailed,
     /// The thing asked for does not exist.
     NotFound,
     /// The hub cannot take the request now (store queue full, shutting down).
@@ -89,6 +91,7 @@ impl ErrorCode {
             Self::IdempotencyKeyMissing => "idempotency_key_missing",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInFlight => "idempotency_key_in_flight",
+            Self::MappingFailed => "mapping_failed",
             Self::NotFound => "not_found",
             Self::Unavailable => "unavailable",
         }

@@ -30,6 +30,21 @@ pub struct Deployment {
     pub interfaces: BTreeMap<String, InterfaceConfig>,
     /// `policies/*.rego` as (file, text).
     pub policies: Vec<(String, String)>,
+    /// The native mappings and schemas of interfaces that have `[native]`, by interface.
+    pub natives: BTreeMap<String, NativeSource>,
+}
+
+/// The files behind an interface's `[native]` section, read at load time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeSource {
+    /// The canonical contract produced.
+    pub contract: String,
+    /// The mapping file, for messages.
+    pub mapping_origin: String,
+    /// The jq program.
+    pub mapping: String,
+    /// The native schema file, if any, and its content.
+    pub schema: Option<(String, serde_json::Value)>,
 }
 
 fn config_error(origin: &Path, reason: impl Into<String>) -> Error {
@@ -87,6 +102,57 @@ fn named<T: DeserializeOwned>(
     Ok(found)
 }
 
+/// Reads the mapping and schema files named by `[native]` sections.
+fn read_natives(
+    dir: &Path,
+    interfaces: &BTreeMap<String, InterfaceConfig>,
+) -> Result<BTreeMap<String, NativeSource>> {
+    let mut natives = BTreeMap::new();
+    for interface in interfaces.values() {
+        let Some(native) = &interface.native else {
+            continue;
+        };
+        let file = dir
+            .join("interfaces")
+            .join(format!("{}.toml", interface.name));
+        let read = |relative: &Path, field: &str| {
+            let path = dir.join(relative);
+            fs::read_to_string(&path)
+                .map(|text| (path.display().to_string(), text))
+                .map_err(|e| {
+                    config_error(
+                        &file,
+                        format!(
+                            "field `native.{field}`: cannot read {}: {e}",
+                            path.display()
+                        ),
+                    )
+                })
+        };
+        let (mapping_origin, mapping) = read(&native.mapping, "mapping")?;
+        let schema = match &native.schema {
+            None => None,
+            Some(relative) => {
+                let (origin, text) = read(relative, "schema")?;
+                let value = serde_json::from_str(&text).map_err(|e| {
+                    config_error(Path::new(&origin), format!("not valid JSON: {e}"))
+                })?;
+                Some((origin, value))
+            }
+        };
+        natives.insert(
+            interface.name.clone(),
+            NativeSource {
+                contract: native.contract.clone(),
+                mapping_origin,
+                mapping,
+                schema,
+            },
+        );
+    }
+    Ok(natives)
+}
+
 impl Deployment {
     /// Loads a deployment directory. Missing parts are simply empty.
     pub fn load(dir: &Path) -> Result<Self> {
@@ -104,13 +170,16 @@ impl Deployment {
             let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
             policies.push((path.display().to_string(), text));
         }
+        let interfaces = named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?;
+        let natives = read_natives(dir, &interfaces)?;
         let deployment = Self {
             root: Some(dir.to_owned()),
             server,
             systems: named(&dir.join("systems"), |s: &SystemConfig| &s.name)?,
             operators: named(&dir.join("operators"), |o: &OperatorConfig| &o.name)?,
-            interfaces: named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?,
+            interfaces,
             policies,
+            natives,
         };
         deployment.check_principals()?;
         Ok(deployment)
@@ -209,6 +278,17 @@ impl Deployment {
                     &file,
                     format!(
                         "field `contracts`: unknown contract {unknown:?}; `takt contract list` shows the known ones"
+                    ),
+                ));
+            }
+            if let Some(native) = &interface.native
+                && !interface.contracts.contains(&native.contract)
+            {
+                return Err(config_error(
+                    &file,
+                    format!(
+                        "field `native.contract`: {:?} is not one of this interface's contracts",
+                        native.contract
                     ),
                 ));
             }

@@ -27,6 +27,7 @@ use takt_model::{ContractType, SchemaId, SchemaVersion};
 
 pub use contract::{ContractMeta, ContractVersion, Example, Expectation, Pattern};
 pub use files::ContractFile;
+pub(crate) use load::compile as compile_schema;
 
 use crate::Result;
 use crate::units::UnitTable;
