@@ -179,16 +179,32 @@ impl Gateway {
         request: IngestRequest,
     ) -> Result<Accepted, Rejection> {
         let action = request.route.action();
+        let route = request.route.label();
+        let started = std::time::Instant::now();
         let result = self.run(principal, request, action).await;
         if let Err(rejection) = &result {
             self.audit_rejection(&principal.name, action, rejection)
                 .await;
         }
+        let outcome = match &result {
+            Ok(accepted) if accepted.replayed => {
+                metrics::counter!("takt_idempotent_replays_total", "route" => route).increment(1);
+                "replayed"
+            }
+            Ok(_) => "accepted",
+            Err(rejection) => rejection.code().as_str(),
+        };
+        metrics::counter!("takt_requests_total", "route" => route, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("takt_request_duration_seconds", "route" => route)
+            .record(started.elapsed().as_secs_f64());
         result
     }
 
-    /// Audits a request that failed before a principal was known.
-    pub async fn audit_unauthenticated(&self, action: &str) {
+    /// Audits (and counts) a request that failed before a principal was known.
+    pub async fn audit_unauthenticated(&self, route: &Route) {
+        let action = route.action();
+        metrics::counter!("takt_requests_total", "route" => route.label(), "outcome" => "unauthenticated").increment(1);
         self.audit_rejection("anonymous", action, &Rejection::Unauthenticated)
             .await;
     }
@@ -595,6 +611,12 @@ impl Gateway {
             .map_err(unavailable)?
         {
             CommitOutcome::Committed(outcomes) => {
+                for (check, outcome) in checked.iter().zip(&outcomes) {
+                    if matches!(outcome, EventOutcome::Stored(_)) {
+                        let contract = check.validated.contract.contract().to_string();
+                        metrics::counter!("takt_messages_accepted_total", "interface" => check.interface.clone(), "contract" => contract).increment(1);
+                    }
+                }
                 let all_known = outcomes
                     .iter()
                     .all(|o| matches!(o, EventOutcome::AlreadyStored(_)));
@@ -615,6 +637,15 @@ impl Gateway {
 }
 
 impl Route {
+    /// The metrics label of this route: `events`, `commands` or `native`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Events => "events",
+            Self::Command(_) => "commands",
+            Self::Native(_) => "native",
+        }
+    }
+
     /// The audit action of requests on this route.
     pub fn action(&self) -> &'static str {
         match self {

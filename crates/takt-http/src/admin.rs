@@ -27,7 +27,29 @@ pub fn admin_router(gateway: Arc<Gateway>) -> Router {
         .route("/v1/messages", get(list_messages))
         .route("/v1/messages/{id}", get(get_message))
         .route("/v1/audit/verify", get(verify_audit))
+        .route("/metrics", get(metrics))
         .with_state(gateway)
+}
+
+/// Prometheus text format. Like health and readiness, scrapers call it
+/// without credentials: keep the admin listener off untrusted networks.
+async fn metrics() -> Response {
+    match crate::metrics::install() {
+        Some(handle) => {
+            let mut response = handle.render().into_response();
+            let content_type =
+                axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+            response
+                .headers_mut()
+                .insert(axum::http::header::CONTENT_TYPE, content_type);
+            response
+        }
+        None => Problem::new(
+            ErrorCode::Unavailable,
+            "another metrics recorder is installed in this process",
+        )
+        .into_response(),
+    }
 }
 
 async fn health() -> Json<Value> {

@@ -71,9 +71,8 @@ async fn ingest(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let action = route.action();
     let Ok(principal) = gateway.authenticate(api_key(headers)) else {
-        gateway.audit_unauthenticated(action).await;
+        gateway.audit_unauthenticated(&route).await;
         return Problem::from(&Rejection::Unauthenticated).into_response();
     };
     let body = match body {

@@ -4,11 +4,13 @@
 //!   `/v1/commands/{type}`).
 //! - [`admin_router`]: health, readiness, message reads and audit
 //!   verification for operators. It is served on its own listener.
+//! - [`metrics`]: the Prometheus recorder behind the admin API's `/metrics`.
 //! - [`serve`]: runs both until shutdown, then drains in-flight requests.
 
 mod admin;
 mod auth;
 mod data;
+pub mod metrics;
 mod problem;
 mod serve;
 

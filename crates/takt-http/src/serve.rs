@@ -23,6 +23,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
+    let upkeep =
+        crate::metrics::install().map(|handle| tokio::spawn(crate::metrics::upkeep(handle)));
     let (stop, stopped) = watch::channel(false);
     let signal = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -50,6 +52,9 @@ pub async fn serve(
         let _ = admin.await;
     })
     .await;
+    if let Some(task) = upkeep {
+        task.abort();
+    }
     if drained.is_err() {
         tracing::warn!("in-flight requests did not finish within the grace period");
     }

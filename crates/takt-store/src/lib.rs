@@ -14,3 +14,10 @@ mod sqlite;
 
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
+
+/// Group-commit metrics: how many commits shared one transaction, and how
+/// long it took (including the fsync).
+fn record_batch(size: usize, took: std::time::Duration) {
+    metrics::histogram!("takt_commit_batch_size").record(size as f64);
+    metrics::histogram!("takt_commit_duration_seconds").record(took.as_secs_f64());
+}

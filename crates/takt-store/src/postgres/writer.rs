@@ -41,7 +41,9 @@ pub(super) async fn run(mut client: Client, mut jobs: mpsc::Receiver<Job>, recon
         {
             client = fresh;
         }
+        let started = std::time::Instant::now();
         let outcomes = apply(&mut client, &batch).await;
+        crate::record_batch(batch.len(), started.elapsed());
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }

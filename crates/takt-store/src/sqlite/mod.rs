@@ -53,15 +53,6 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
-        Self::open_observed(path, options, Arc::new(|_| {}))
-    }
-
-    /// Like [`SqliteStore::open`]; `on_batch` is told the size of every group commit.
-    pub fn open_observed(
-        path: &Path,
-        options: SqliteOptions,
-        on_batch: Arc<dyn Fn(usize) + Send + Sync>,
-    ) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create {}: {e}", parent.display()))
@@ -75,7 +66,7 @@ impl SqliteStore {
         let (sender, receiver) = sync_channel(options.queue_capacity.max(1));
         let writer = std::thread::Builder::new()
             .name("takt-sqlite-writer".into())
-            .spawn(move || writer::run(conn, receiver, move |n| on_batch(n)))
+            .spawn(move || writer::run(conn, receiver))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         Ok(Self {
             path: path.to_owned(),

@@ -28,7 +28,7 @@ pub(super) struct Job {
 }
 
 /// Runs until every sender is dropped, then returns after the last batch.
-pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>, on_batch: impl Fn(usize)) {
+pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -37,8 +37,9 @@ pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>, on_batch: impl Fn(u
                 Err(_) => break,
             }
         }
-        on_batch(batch.len());
+        let started = std::time::Instant::now();
         let outcomes = apply(&mut conn, &batch);
+        crate::record_batch(batch.len(), started.elapsed());
         for (job, outcome) in batch.into_iter().zip(outcomes) {
             // A caller that gave up waiting is not an error for the others.
             let _ = job.reply.send(outcome);
