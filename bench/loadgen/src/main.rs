@@ -1,0 +1,52 @@
+//! Load generator for Takt's ingest gateway.
+//!
+//! `takt-loadgen run --takt target/release/takt` starts `takt serve` on the
+//! benchmark deployment (`bench/deployment`) and a bare axum server that
+//! answers 202 to everything (the HTTP floor of this machine), then posts
+//! distinct messages over HTTP/1.1 keep-alive at each concurrency and prints
+//! a Markdown table: accepted messages/s, latency percentiles, the server's
+//! CPU time per 1,000 messages and its peak RSS.
+
+mod measure;
+mod server;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "takt-loadgen", about = "Load generator for Takt's ingest gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the benchmark and print the results table.
+    Run {
+        /// The takt binary to benchmark (build it with --release).
+        #[arg(long)]
+        takt: PathBuf,
+        /// The deployment directory served (default: bench/deployment).
+        #[arg(long, default_value = "bench/deployment")]
+        deployment: PathBuf,
+        /// Seconds measured per step (after one second of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent keep-alive connections, one step each.
+        #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
+        connections: Vec<usize>,
+    },
+    /// Serve a bare axum handler that answers 202 (used by `run`).
+    Floor,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    match cli.command {
+        Command::Floor => runtime.block_on(server::floor()),
+        Command::Run { takt, deployment, seconds, connections } => runtime.block_on(measure::run(takt, deployment, seconds, connections)),
+    }
+}
