@@ -15,7 +15,10 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "takt-loadgen", about = "Load generator for Takt's ingest gateway")]
+#[command(
+    name = "takt-loadgen",
+    about = "Load generator for Takt's ingest gateway"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,9 +47,17 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     match cli.command {
         Command::Floor => runtime.block_on(server::floor()),
-        Command::Run { takt, deployment, seconds, connections } => runtime.block_on(measure::run(takt, deployment, seconds, connections)),
+        Command::Run {
+            takt,
+            deployment,
+            seconds,
+            connections,
+        } => runtime.block_on(measure::run(takt, deployment, seconds, connections)),
     }
 }

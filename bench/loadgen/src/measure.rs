@@ -38,14 +38,19 @@ impl Workload {
     /// A distinct message for (worker, n).
     fn body(self, template: &str, worker: usize, n: u64) -> String {
         match self {
-            Self::Canonical => template.replace("{ID}", &format!("0193a3f0-6c2e-7b1a-9{worker:03x}-{n:012x}")),
+            Self::Canonical => template.replace(
+                "{ID}",
+                &format!("0193a3f0-6c2e-7b1a-9{worker:03x}-{n:012x}"),
+            ),
             Self::Native => template.replace("{DOC}", &format!("B{worker:03}{n:09}")),
         }
     }
 }
 
 fn canonical_template() -> anyhow::Result<String> {
-    let text = std::fs::read_to_string("contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json")?;
+    let text = std::fs::read_to_string(
+        "contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json",
+    )?;
     let mut message: Value = serde_json::from_str(&text)?;
     message["id"] = Value::from("{ID}");
     Ok(serde_json::to_string(&message)?)
@@ -73,8 +78,18 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[index]) / 1000.0
 }
 
-async fn worker(base: String, workload: Workload, template: Arc<String>, id: usize, measuring: Arc<AtomicBool>, stop: Arc<AtomicBool>) -> (u64, u64, Vec<u32>) {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap_or_default();
+async fn worker(
+    base: String,
+    workload: Workload,
+    template: Arc<String>,
+    id: usize,
+    measuring: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+) -> (u64, u64, Vec<u32>) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap_or_default();
     let url = format!("{base}{}", workload.path());
     let (mut accepted, mut errors, mut latencies) = (0, 0, Vec::with_capacity(100_000));
     let mut n = 0u64;
@@ -82,7 +97,13 @@ async fn worker(base: String, workload: Workload, template: Arc<String>, id: usi
         n += 1;
         let body = workload.body(&template, id, n);
         let started = Instant::now();
-        let response = client.post(&url).bearer_auth(KEY).header("content-type", workload.content_type()).body(body).send().await;
+        let response = client
+            .post(&url)
+            .bearer_auth(KEY)
+            .header("content-type", workload.content_type())
+            .body(body)
+            .send()
+            .await;
         let ok = match response {
             Ok(r) => {
                 let status = r.status();
@@ -99,11 +120,26 @@ async fn worker(base: String, workload: Workload, template: Arc<String>, id: usi
     (accepted, errors, latencies)
 }
 
-async fn step(server: &Server, workload: Workload, template: &Arc<String>, connections: usize, seconds: u64) -> Step {
+async fn step(
+    server: &Server,
+    workload: Workload,
+    template: &Arc<String>,
+    connections: usize,
+    seconds: u64,
+) -> Step {
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
     let tasks: Vec<_> = (0..connections)
-        .map(|id| tokio::spawn(worker(server.base.clone(), workload, template.clone(), id + connections * 1000, measuring.clone(), stop.clone())))
+        .map(|id| {
+            tokio::spawn(worker(
+                server.base.clone(),
+                workload,
+                template.clone(),
+                id + connections * 1000,
+                measuring.clone(),
+                stop.clone(),
+            ))
+        })
         .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu_before = server.cpu_seconds();
@@ -123,12 +159,23 @@ async fn step(server: &Server, workload: Workload, template: &Arc<String>, conne
         }
     }
     latencies_us.sort_unstable();
-    Step { accepted, errors, seconds: elapsed, latencies_us, cpu_seconds, peak_rss_mib: server.peak_rss_mib() }
+    Step {
+        accepted,
+        errors,
+        seconds: elapsed,
+        latencies_us,
+        cpu_seconds,
+        peak_rss_mib: server.peak_rss_mib(),
+    }
 }
 
 fn row(target: &str, connections: usize, s: &Step) {
     let rate = s.accepted as f64 / s.seconds;
-    let cpu_per_1000 = if s.accepted == 0 { 0.0 } else { s.cpu_seconds * 1000.0 / s.accepted as f64 * 1000.0 };
+    let cpu_per_1000 = if s.accepted == 0 {
+        0.0
+    } else {
+        s.cpu_seconds * 1000.0 / s.accepted as f64 * 1000.0
+    };
     println!(
         "| {target} | {connections} | {rate:.0} | {:.2} | {:.2} | {:.2} | {} | {cpu_per_1000:.1} | {:.1} |",
         percentile(&s.latencies_us, 0.50),
@@ -139,17 +186,32 @@ fn row(target: &str, connections: usize, s: &Step) {
     );
 }
 
-pub async fn run(takt: PathBuf, deployment: PathBuf, seconds: u64, connections: Vec<usize>) -> anyhow::Result<()> {
+pub async fn run(
+    takt: PathBuf,
+    deployment: PathBuf,
+    seconds: u64,
+    connections: Vec<usize>,
+) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("takt-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    println!("| target | connections | accepted/s | p50 ms | p99 ms | p999 ms | errors | server CPU ms / 1000 | server peak RSS MiB |");
+    println!(
+        "| target | connections | accepted/s | p50 ms | p99 ms | p999 ms | errors | server CPU ms / 1000 | server peak RSS MiB |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     let canonical = Arc::new(canonical_template()?);
     let native = Arc::new(native_template());
     let targets: [(&str, Workload, &Arc<String>); 3] = [
         ("bare axum 202 (floor)", Workload::Canonical, &canonical),
-        ("takt: canonical event, durable", Workload::Canonical, &canonical),
-        ("takt: native + jq + units, durable", Workload::Native, &native),
+        (
+            "takt: canonical event, durable",
+            Workload::Canonical,
+            &canonical,
+        ),
+        (
+            "takt: native + jq + units, durable",
+            Workload::Native,
+            &native,
+        ),
     ];
     for (index, (name, workload, template)) in targets.into_iter().enumerate() {
         let mut server = match index {

@@ -23,16 +23,28 @@ impl Server {
 
     /// User + system CPU seconds the process has used so far (Linux /proc).
     pub fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or_default().split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         // Fields 14 and 15 of stat, counted after the command name; USER_HZ is 100 on Linux.
         (ticks(11) + ticks(12)) / 100.0
     }
 
     /// Peak resident set size in MiB (VmHWM).
     pub fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         let kib = status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -57,7 +69,12 @@ pub async fn takt(binary: &Path, deployment: &Path, db: &Path) -> anyhow::Result
         .arg(deployment)
         .arg("--db")
         .arg(db)
-        .args(["--data-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        .args([
+            "--data-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
         .env("TAKT_LOG", "error")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -65,8 +82,14 @@ pub async fn takt(binary: &Path, deployment: &Path, db: &Path) -> anyhow::Result
         .spawn()
         .with_context(|| format!("cannot start {}", binary.display()))?;
     let line = first_line(&mut child).await?;
-    let data = line.split_whitespace().find_map(|w| w.strip_prefix("data=")).context("no listening line")?;
-    Ok(Server { base: format!("http://{data}"), child })
+    let data = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("data="))
+        .context("no listening line")?;
+    Ok(Server {
+        base: format!("http://{data}"),
+        child,
+    })
 }
 
 /// Starts this binary's `floor` mode.
@@ -77,7 +100,10 @@ pub async fn floor_process() -> anyhow::Result<Server> {
         .kill_on_drop(true)
         .spawn()?;
     let line = first_line(&mut child).await?;
-    Ok(Server { base: format!("http://{}", line.trim()), child })
+    Ok(Server {
+        base: format!("http://{}", line.trim()),
+        child,
+    })
 }
 
 /// The HTTP floor: read the body, answer 202 with a small JSON body.

@@ -140,7 +140,7 @@ impl Gateway {
             .collect::<takt_core::Result<HashMap<_, _>>>()?;
         Ok(Self {
             natives,
-            principals: Principals::from_deployment(&deployment),
+            principals: Principals::from_deployment(&deployment)?,
             limits: RateLimits::from_deployment(&deployment),
             registry,
             deployment,
@@ -162,10 +162,10 @@ impl Gateway {
         &self.clock
     }
 
-    /// Finds the principal owning an API key.
-    pub fn authenticate(&self, api_key: Option<&str>) -> Result<Arc<Principal>, Rejection> {
-        api_key
-            .and_then(|key| self.principals.authenticate(key))
+    /// Finds the principal an API key or a JWT proves.
+    pub fn authenticate(&self, credential: Option<&str>) -> Result<Arc<Principal>, Rejection> {
+        credential
+            .and_then(|c| self.principals.authenticate(c))
             .ok_or(Rejection::Unauthenticated)
     }
 

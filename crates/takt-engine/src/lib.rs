@@ -7,10 +7,12 @@
 //! stable code; the HTTP layer turns it into problem+json.
 
 mod gateway;
+mod jwt;
 mod limits;
 mod principals;
 mod rejection;
 
 pub use gateway::{Accepted, Gateway, GatewayOptions, IngestRequest, Route, SystemClock};
+pub use jwt::JwtVerifier;
 pub use principals::{Principal, PrincipalKind, Principals};
 pub use rejection::Rejection;

@@ -5,6 +5,8 @@ use sha2::{Digest, Sha256};
 use takt_core::deployment::Deployment;
 use takt_model::config::{Credential, Role};
 
+use crate::jwt::JwtVerifier;
+
 /// Whether a principal is a system (data plane) or an operator (admin API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -42,12 +44,16 @@ impl Principal {
 #[derive(Debug, Default)]
 pub struct Principals {
     by_key_hash: HashMap<[u8; 32], Arc<Principal>>,
+    by_name: HashMap<String, Arc<Principal>>,
+    jwt: Option<JwtVerifier>,
 }
 
 impl Principals {
-    /// Indexes the systems and operators of a deployment.
-    pub fn from_deployment(deployment: &Deployment) -> Self {
+    /// Indexes the systems and operators of a deployment, and sets up JWT
+    /// verification when `[auth.jwt]` is configured.
+    pub fn from_deployment(deployment: &Deployment) -> takt_core::Result<Self> {
         let mut by_key_hash = HashMap::new();
+        let mut by_name = HashMap::new();
         let systems = deployment.systems.values().map(|s| {
             let principal = Principal {
                 name: s.name.clone(),
@@ -68,6 +74,7 @@ impl Principals {
         });
         for (principal, credentials) in systems.chain(operators) {
             let principal = Arc::new(principal);
+            by_name.insert(principal.name.clone(), principal.clone());
             for Credential::ApiKey { sha256, .. } in credentials {
                 let mut hash = [0u8; 32];
                 if hex::decode_to_slice(sha256, &mut hash).is_ok() {
@@ -75,12 +82,27 @@ impl Principals {
                 }
             }
         }
-        Self { by_key_hash }
+        let jwt = match (&deployment.server.auth.jwt, &deployment.jwks) {
+            (Some(config), Some((origin, jwks))) => Some(JwtVerifier::new(config, jwks, origin)?),
+            _ => None,
+        };
+        Ok(Self {
+            by_key_hash,
+            by_name,
+            jwt,
+        })
     }
 
-    /// The principal owning this API key, if any.
-    pub fn authenticate(&self, api_key: &str) -> Option<Arc<Principal>> {
-        let hash: [u8; 32] = Sha256::digest(api_key.as_bytes()).into();
+    /// The principal a credential proves: a JWT when JWT is configured and the
+    /// credential looks like one, else an API key.
+    pub fn authenticate(&self, credential: &str) -> Option<Arc<Principal>> {
+        if let Some(jwt) = &self.jwt
+            && JwtVerifier::looks_like_jwt(credential)
+        {
+            let name = jwt.principal_name(credential)?;
+            return self.by_name.get(&name).cloned();
+        }
+        let hash: [u8; 32] = Sha256::digest(credential.as_bytes()).into();
         self.by_key_hash.get(&hash).cloned()
     }
 }

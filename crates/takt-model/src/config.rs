@@ -27,6 +27,49 @@ pub struct ServerConfig {
     pub storage: StorageConfig,
     /// How long idempotency keys are remembered.
     pub idempotency: IdempotencyConfig,
+    /// Authentication beyond API keys.
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`: API keys are always on; JWT bearer tokens when configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// JWT bearer tokens from an identity provider.
+    pub jwt: Option<JwtConfig>,
+}
+
+/// `[auth.jwt]`: which tokens are accepted and who they name.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtConfig {
+    /// Required `iss`.
+    pub issuer: String,
+    /// Required in `aud`.
+    pub audience: String,
+    /// JWKS file with the provider's public keys, relative to the deployment directory.
+    pub jwks_file: PathBuf,
+    /// Accepted signature algorithms: asymmetric only (RS*, PS*, ES*, EdDSA).
+    #[serde(default = "default_algorithms")]
+    pub algorithms: Vec<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+    /// The claim holding the principal's configured name.
+    #[serde(default = "default_principal_claim")]
+    pub principal_claim: String,
+}
+
+fn default_algorithms() -> Vec<String> {
+    vec!["RS256".into(), "ES256".into()]
+}
+
+fn default_leeway() -> u64 {
+    30
+}
+
+fn default_principal_claim() -> String {
+    "sub".into()
 }
 
 /// The two listeners and request limits.

@@ -32,6 +32,8 @@ pub struct Deployment {
     pub policies: Vec<(String, String)>,
     /// The native mappings and schemas of interfaces that have `[native]`, by interface.
     pub natives: BTreeMap<String, NativeSource>,
+    /// The JWKS named by `[auth.jwt] jwks_file`: (file, content).
+    pub jwks: Option<(String, serde_json::Value)>,
 }
 
 /// The files behind an interface's `[native]` section, read at load time.
@@ -172,6 +174,24 @@ impl Deployment {
         }
         let interfaces = named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?;
         let natives = read_natives(dir, &interfaces)?;
+        let jwks = match &server.auth.jwt {
+            None => None,
+            Some(jwt) => {
+                let path = dir.join(&jwt.jwks_file);
+                let text = fs::read_to_string(&path).map_err(|e| {
+                    config_error(
+                        &server_file,
+                        format!(
+                            "field `auth.jwt.jwks_file`: cannot read {}: {e}",
+                            path.display()
+                        ),
+                    )
+                })?;
+                let value = serde_json::from_str(&text)
+                    .map_err(|e| config_error(&path, format!("not valid JSON: {e}")))?;
+                Some((path.display().to_string(), value))
+            }
+        };
         let deployment = Self {
             root: Some(dir.to_owned()),
             server,
@@ -180,6 +200,7 @@ impl Deployment {
             interfaces,
             policies,
             natives,
+            jwks,
         };
         deployment.check_principals()?;
         Ok(deployment)
