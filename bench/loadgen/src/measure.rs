@@ -35,14 +35,15 @@ impl Workload {
         }
     }
 
-    /// A distinct message for (worker, n).
-    fn body(self, template: &str, worker: usize, n: u64) -> String {
+    /// A distinct message for (step, worker, n): a valid UUIDv7 (or document
+    /// number) that no other step or worker uses.
+    fn body(self, template: &str, step: usize, worker: usize, n: u64) -> String {
         match self {
             Self::Canonical => template.replace(
                 "{ID}",
-                &format!("0193a3f0-6c2e-7b1a-9{worker:03x}-{n:012x}"),
+                &format!("0193a3f0-{step:04x}-7b1a-9{worker:03x}-{n:012x}"),
             ),
-            Self::Native => template.replace("{DOC}", &format!("B{worker:03}{n:09}")),
+            Self::Native => template.replace("{DOC}", &format!("B{step:02}{worker:03}{n:09}")),
         }
     }
 }
@@ -82,7 +83,7 @@ async fn worker(
     base: String,
     workload: Workload,
     template: Arc<String>,
-    id: usize,
+    (step, id): (usize, usize),
     measuring: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) -> (u64, u64, Vec<u32>) {
@@ -92,10 +93,11 @@ async fn worker(
         .unwrap_or_default();
     let url = format!("{base}{}", workload.path());
     let (mut accepted, mut errors, mut latencies) = (0, 0, Vec::with_capacity(100_000));
+    let mut first_error = None;
     let mut n = 0u64;
     while !stop.load(Ordering::Relaxed) {
         n += 1;
-        let body = workload.body(&template, id, n);
+        let body = workload.body(&template, step, id, n);
         let started = Instant::now();
         let response = client
             .post(&url)
@@ -107,15 +109,24 @@ async fn worker(
         let ok = match response {
             Ok(r) => {
                 let status = r.status();
-                let _ = r.bytes().await;
+                let body = r.bytes().await.unwrap_or_default();
+                if status.as_u16() != 202 && first_error.is_none() {
+                    first_error = Some(format!("{status}: {}", String::from_utf8_lossy(&body)));
+                }
                 status.as_u16() == 202
             }
-            Err(_) => false,
+            Err(e) => {
+                first_error.get_or_insert_with(|| e.to_string());
+                false
+            }
         };
         if measuring.load(Ordering::Relaxed) {
             latencies.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
             if ok { accepted += 1 } else { errors += 1 }
         }
+    }
+    if let Some(error) = first_error {
+        eprintln!("worker {id}: first error: {error}");
     }
     (accepted, errors, latencies)
 }
@@ -124,7 +135,7 @@ async fn step(
     server: &Server,
     workload: Workload,
     template: &Arc<String>,
-    connections: usize,
+    (number, connections): (usize, usize),
     seconds: u64,
 ) -> Step {
     let measuring = Arc::new(AtomicBool::new(false));
@@ -135,7 +146,7 @@ async fn step(
                 server.base.clone(),
                 workload,
                 template.clone(),
-                id + connections * 1000,
+                (number, id),
                 measuring.clone(),
                 stop.clone(),
             ))
@@ -218,8 +229,8 @@ pub async fn run(
             0 => server::floor_process().await?,
             _ => server::takt(&takt, &deployment, &dir.join(format!("takt-{index}.db"))).await?,
         };
-        for &c in &connections {
-            let result = step(&server, workload, template, c, seconds).await;
+        for (number, &c) in connections.iter().enumerate() {
+            let result = step(&server, workload, template, (number, c), seconds).await;
             row(name, c, &result);
         }
         server.child.kill().await?;

@@ -7,8 +7,9 @@
 #   sites:     ["1010"]   every plant in the envelope, the body, the source, a header
 #
 # A request is allowed when nothing denies it. Deployments add their own
-# `deny contains reason if { ... }` rules to this package in policies/*.rego:
-# they can only restrict, never widen, what this policy allows.
+# `deny contains reason if { ... }` rules in policies/*.rego, in the separate
+# package `takt.deployment`: this policy reads them only as extra denials, so
+# they can restrict, never widen, what it allows.
 package takt.authz
 
 import rego.v1
@@ -37,4 +38,10 @@ deny contains msg if {
 	msg := sprintf("%s may not act for site %s", [input.principal.name, site])
 }
 
-decision := {"allow": count(deny) == 0, "reasons": sort(deny)}
+deployment_deny contains msg if {
+	some msg in data.takt.deployment.deny
+}
+
+denials := deny | deployment_deny
+
+decision := {"allow": count(denials) == 0, "reasons": sort(denials)}

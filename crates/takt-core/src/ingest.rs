@@ -9,8 +9,8 @@ use crate::store::NewEvent;
 use crate::validate::Validated;
 
 /// Every plant a message names, wherever it hides: the envelope's `siteid`,
-/// the `urn:takt:site:<site>:…` form of `source`, `data.siteId`, and any
-/// top-level `data` field ending in `SiteId` (e.g. `shipFromSiteId`).
+/// the `urn:takt:site:<site>:…` form of `source`, and `data.siteId` (the
+/// canonical contracts' plant field).
 ///
 /// Authorization checks all of them, so a plant-1010 system cannot post for
 /// plant 2020 by naming 2020 in only one place.
@@ -22,13 +22,7 @@ pub fn sites_of(message: &Value) -> BTreeSet<String> {
         }
     };
     add(message.get("siteid"));
-    if let Some(data) = message.get("data").and_then(Value::as_object) {
-        for (key, value) in data {
-            if key == "siteId" || key.ends_with("SiteId") {
-                add(Some(value));
-            }
-        }
-    }
+    add(message.get("data").and_then(|d| d.get("siteId")));
     let source_site = message
         .get("source")
         .and_then(Value::as_str)
@@ -80,8 +74,31 @@ pub fn new_event(
         principal: principal.to_owned(),
         accepted_at_ms,
         business_keys,
-        body: serde_json::to_vec(message).unwrap_or_default(),
+        body: canonical_json(message),
     }
+}
+
+/// JSON with object keys sorted at every depth: the same event always has
+/// the same bytes, so the store can tell a retry from a different event
+/// reusing an id.
+pub fn canonical_json(value: &Value) -> Vec<u8> {
+    fn sorted(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    entries
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::to_vec(&sorted(value)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -96,7 +113,7 @@ mod tests {
         let message = json!({
             "siteid": "1010",
             "source": "urn:takt:site:3030:mes:mes01",
-            "data": {"siteId": "1010", "shipFromSiteId": "2020", "note": "4040"}
+            "data": {"siteId": "2020", "shipFromSiteId": "DE-3PL-HAM1", "note": "4040"}
         });
         assert_eq!(
             sites_of(&message).into_iter().collect::<Vec<_>>(),

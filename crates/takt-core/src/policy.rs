@@ -2,9 +2,11 @@
 //!
 //! The shipped policy (`policies/authz.rego`) lets a system send only the
 //! contracts its interfaces carry, only through interfaces it produces for,
-//! and only for its own plants. Deployment rules join the same package and
-//! can only add denials. Policies are compiled once; decisions depend only
-//! on their input, so they are cached (bounded).
+//! and only for its own plants. Deployment rules live in their own package,
+//! `takt.deployment`, whose `deny` set the shipped policy adds to its own: they
+//! can only add denials, never redefine the shipped rules. Policies are
+//! compiled once and probed at startup; decisions depend only on their input,
+//! so they are cached (bounded).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -15,6 +17,17 @@ use crate::{Error, Result};
 pub const DEFAULT_POLICY: &str = include_str!("../policies/authz.rego");
 
 const ENTRY_POINT: &str = "data.takt.authz.decision";
+
+/// The package every deployment rule file must declare.
+pub const DEPLOYMENT_PACKAGE: &str = "takt.deployment";
+
+/// The package a Rego file declares (its first `package` line).
+fn package_of(rego: &str) -> Option<&str> {
+    rego.lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("package "))
+        .map(str::trim)
+}
 const CACHE_LIMIT: usize = 10_000;
 
 /// What a policy answered for one input.
@@ -39,8 +52,17 @@ impl std::fmt::Debug for Policy {
 }
 
 impl Policy {
-    /// Compiles the default policy plus the deployment's `(origin, rego)` files.
+    /// Compiles the default policy plus the deployment's `(origin, rego)`
+    /// files, then evaluates one decision so that a broken rule fails now,
+    /// not on the first request.
     pub fn new(extra: &[(String, String)]) -> Result<Self> {
+        for (origin, text) in extra {
+            if package_of(text) != Some(DEPLOYMENT_PACKAGE) {
+                return Err(Error::Policy(format!(
+                    "{origin}: deployment rules must declare `package {DEPLOYMENT_PACKAGE}` and add `deny contains reason if {{ ... }}` rules"
+                )));
+            }
+        }
         let mut modules = vec![regorus::PolicyModule {
             id: "builtin:authz.rego".into(),
             content: DEFAULT_POLICY.into(),
@@ -159,7 +181,7 @@ mod tests {
 
     #[test]
     fn deployment_rules_can_only_add_denials() {
-        let supervisor_rule = r#"package takt.authz
+        let supervisor_rule = r#"package takt.deployment
 import rego.v1
 deny contains "scrap postings need a supervisor system" if {
     input.contract == "mfg.material.consumed.v1"

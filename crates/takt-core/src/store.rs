@@ -112,7 +112,7 @@ pub struct Commit {
 pub enum EventOutcome {
     /// Newly stored at this position.
     Stored(i64),
-    /// An event with the same `source` and `id` was stored before, at this position.
+    /// The same event (same `source`, `id` and body) was stored before, at this position.
     AlreadyStored(i64),
 }
 
@@ -127,6 +127,12 @@ pub enum CommitOutcome {
     /// The idempotency key was used before with a different body: nothing
     /// was stored (audit entries were still written).
     KeyReused(IdempotencyRecord),
+    /// An event reuses the `source` and `id` of a stored event with other
+    /// content: nothing of this commit was stored, audit entries included.
+    EventConflict {
+        /// The reused CloudEvents id.
+        id: String,
+    },
 }
 
 /// How to page through events.
@@ -148,7 +154,9 @@ pub trait Store: Send + Sync {
     ///
     /// An idempotency key already recorded turns the commit into a
     /// [`CommitOutcome::Replay`] or [`CommitOutcome::KeyReused`]; events whose
-    /// `source`+`id` exist are reported as [`EventOutcome::AlreadyStored`].
+    /// `source`+`id` exist with the same body are reported as
+    /// [`EventOutcome::AlreadyStored`]; with another body, the whole commit
+    /// is [`CommitOutcome::EventConflict`] and nothing is stored.
     /// Concurrent commits with the same key: exactly one stores.
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
 

@@ -84,6 +84,14 @@ impl Registry {
         }
         match contract {
             Some(contract) if violations.is_empty() => Ok(Validated { message, contract }),
+            _ if violations.is_empty() => {
+                // Never fail without saying why.
+                Err(vec![Violation::new(
+                    "",
+                    "contract",
+                    "the message names no contract this hub can check it against",
+                )])
+            }
             _ => Err(violations),
         }
     }
@@ -107,7 +115,21 @@ impl Registry {
         let Some(dataschema) = message.get("dataschema").and_then(Value::as_str) else {
             return Some(contract.latest());
         };
-        let id: SchemaId = dataschema.parse().ok()?;
+        let Ok(id) = dataschema.parse::<SchemaId>() else {
+            // A malformed id is already reported by the envelope schema; a
+            // well-formed one whose major differs from the type's is not.
+            if !violations.iter().any(|v| v.pointer == "/dataschema") {
+                violations.push(Violation::new(
+                    "/dataschema",
+                    "contract",
+                    format!(
+                        "{dataschema:?} is not a schema id of {type_name}: write urn:takt:schema:{type_name}:{}.<minor>",
+                        contract.contract_type().major()
+                    ),
+                ));
+            }
+            return None;
+        };
         if id.contract != *contract.contract_type() {
             violations.push(Violation::new(
                 "/dataschema",

@@ -11,7 +11,7 @@ use takt_core::ingest::{new_event, sites_of};
 use takt_core::mapping::MapEnv;
 use takt_core::native::{EnvelopeFacts, NativeError, NativeInterface};
 use takt_core::policy::Policy;
-use takt_core::registry::Registry;
+use takt_core::registry::{Pattern, Registry};
 use takt_core::store::{
     Clock, Commit, CommitOutcome, EventOutcome, IdempotencyRecord, Store, StoreError,
 };
@@ -152,6 +152,16 @@ impl Gateway {
         })
     }
 
+    /// The contract registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The deployment served.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
     /// The store, for read endpoints.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
@@ -209,6 +219,14 @@ impl Gateway {
             .await;
     }
 
+    /// Audits a request the HTTP layer refused after authentication (body
+    /// too large, wrong media type, malformed header).
+    pub async fn audit_refused(&self, principal: &Principal, route: &Route, rejection: &Rejection) {
+        metrics::counter!("takt_requests_total", "route" => route.label(), "outcome" => rejection.code().as_str()).increment(1);
+        self.audit_rejection(&principal.name, route.action(), rejection)
+            .await;
+    }
+
     async fn audit_rejection(&self, principal: &str, action: &str, rejection: &Rejection) {
         let draft = AuditDraft {
             at_ms: self.clock.now_ms(),
@@ -247,7 +265,7 @@ impl Gateway {
         if fixed_interface.is_none() {
             self.rate_limit(principal, &interfaces)?;
         }
-        let checked = self.validate(messages, interfaces, request.batch)?;
+        let checked = self.validate(messages, interfaces, &request.route, request.batch)?;
         let key = match (&request.route, &request.idempotency_key, mapped_key) {
             (_, Some(key), _) => Some(key.clone()),
             (Route::Native(name), None, Some(key)) => Some(format!("native:{name}:{key}")),
@@ -336,6 +354,11 @@ impl Gateway {
     }
 
     fn parse(&self, request: &IngestRequest) -> Result<Vec<Value>, Rejection> {
+        if request.batch && matches!(request.route, Route::Command(_)) {
+            return Err(Rejection::BadRequest(
+                "commands are sent one at a time, not as a batch".into(),
+            ));
+        }
         let value: Value = serde_json::from_slice(&request.body).map_err(|e| {
             Rejection::Invalid(vec![Violation {
                 pointer: String::new(),
@@ -485,23 +508,31 @@ impl Gateway {
         &self,
         messages: Vec<Value>,
         interfaces: Vec<String>,
+        route: &Route,
         batch: bool,
     ) -> Result<Vec<Checked<'_>>, Rejection> {
         let mut checked = Vec::with_capacity(messages.len());
         let mut violations = Vec::new();
         for (index, (message, interface)) in messages.into_iter().zip(interfaces).enumerate() {
-            match self.registry.validate(message) {
-                Ok(validated) => checked.push(Checked {
-                    validated,
-                    interface,
-                }),
-                Err(found) => violations.extend(found.into_iter().map(|mut v| {
-                    if batch {
-                        v.pointer = format!("/{index}{}", v.pointer);
+            let found = match self.registry.validate(message) {
+                Ok(validated) => match route_violation(route, &validated) {
+                    None => {
+                        checked.push(Checked {
+                            validated,
+                            interface,
+                        });
+                        continue;
                     }
-                    v
-                })),
-            }
+                    Some(violation) => vec![violation],
+                },
+                Err(found) => found,
+            };
+            violations.extend(found.into_iter().map(|mut v| {
+                if batch {
+                    v.pointer = format!("/{index}{}", v.pointer);
+                }
+                v
+            }));
         }
         if violations.is_empty() {
             Ok(checked)
@@ -576,7 +607,7 @@ impl Gateway {
         let body = if batch {
             json!({"status": "accepted", "ids": ids})
         } else {
-            json!({"status": "accepted", "id": ids[0]})
+            json!({"status": "accepted", "id": ids.first()})
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let audit = events
@@ -632,8 +663,29 @@ impl Gateway {
                 replayed: true,
             }),
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),
+            CommitOutcome::EventConflict { id } => Err(Rejection::EventIdReused { id }),
         }
     }
+}
+
+/// Commands go through `/v1/commands/{type}` (one at a time, with an
+/// `Idempotency-Key`); `/v1/events` and native routes take events and queries.
+fn route_violation(route: &Route, validated: &Validated<'_>) -> Option<Violation> {
+    let pattern = validated.contract.meta.pattern;
+    let contract = validated.contract.contract();
+    let message = match (route, pattern) {
+        (Route::Command(_), Pattern::Command)
+        | (Route::Events | Route::Native(_), Pattern::Event | Pattern::Query) => return None,
+        (Route::Command(_), _) => format!("{contract} is not a command; post events to /v1/events"),
+        (_, _) => format!(
+            "{contract} is a command; post it to /v1/commands/{contract} with an Idempotency-Key"
+        ),
+    };
+    Some(Violation {
+        pointer: "/type".into(),
+        rule: "route".into(),
+        message,
+    })
 }
 
 impl Route {

@@ -50,8 +50,11 @@ impl RateLimits {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 Err(refused(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)))
             }
-            // More cells than the burst: this request can never pass as one.
-            Err(_) => Err(refused(1)),
+            // More messages than the burst: this request can never pass, so
+            // waiting would not help; say so instead of answering 429 forever.
+            Err(_) => Err(Rejection::PayloadTooLarge(format!(
+                "{n} messages in one request exceed the burst of interface {interface}; send smaller batches"
+            ))),
         }
     }
 }

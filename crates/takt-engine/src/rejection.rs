@@ -52,6 +52,14 @@ pub enum Rejection {
     /// The key was used with another body.
     #[error("this Idempotency-Key was already used with a different request body")]
     IdempotencyKeyReused,
+    /// An event reuses a stored event's `source` and `id` with other content.
+    #[error(
+        "event {id} was already accepted from this source with different content; a new fact needs a new id"
+    )]
+    EventIdReused {
+        /// The reused id.
+        id: String,
+    },
     /// The key is being processed right now.
     #[error("a request with this Idempotency-Key is still being processed; retry shortly")]
     IdempotencyKeyInFlight,
@@ -83,6 +91,7 @@ impl Rejection {
             Self::IdempotencyKeyMissing => ErrorCode::IdempotencyKeyMissing,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
             Self::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,
+            Self::EventIdReused { .. } => ErrorCode::EventIdReused,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
         }

@@ -19,15 +19,27 @@ use takt_model::config::Role;
 use crate::auth::api_key;
 use crate::problem::Problem;
 
-/// The admin routes.
-pub fn admin_router(gateway: Arc<Gateway>) -> Router {
+/// The admin routes; `urls` go into the OpenAPI document's `servers`.
+pub fn admin_router(gateway: Arc<Gateway>, urls: crate::openapi::ServerUrls) -> Router {
+    let document = Arc::new(crate::openapi::document(
+        gateway.registry(),
+        gateway.deployment(),
+        &urls,
+        env!("CARGO_PKG_VERSION"),
+    ));
     Router::new()
+        .route(
+            "/openapi.json",
+            get(move || async move { Json((*document).clone()) }),
+        )
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/v1/messages", get(list_messages))
         .route("/v1/messages/{id}", get(get_message))
         .route("/v1/audit/verify", get(verify_audit))
         .route("/metrics", get(metrics))
+        .fallback(crate::problem::not_found)
+        .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .with_state(gateway)
 }
 

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use takt_engine::{Accepted, Gateway, IngestRequest, Rejection, Route};
-use takt_model::ErrorCode;
 
 use crate::auth::api_key;
 use crate::problem::Problem;
@@ -24,6 +23,8 @@ pub fn data_router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         .route("/v1/events", post(post_events))
         .route("/v1/commands/{type}", post(post_command))
         .route("/v1/interfaces/{interface}/messages", post(post_native))
+        .fallback(crate::problem::not_found)
+        .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(gateway)
 }
@@ -75,32 +76,45 @@ async fn ingest(
         gateway.audit_unauthenticated(&route).await;
         return Problem::from(&Rejection::Unauthenticated).into_response();
     };
+    let request = match read_request(&route, headers, body) {
+        Ok(request) => request,
+        Err(rejection) => {
+            gateway.audit_refused(&principal, &route, &rejection).await;
+            return Problem::from(&rejection).into_response();
+        }
+    };
+    match gateway.ingest(&principal, request).await {
+        Ok(accepted) => accepted_response(accepted),
+        Err(rejection) => Problem::from(&rejection).into_response(),
+    }
+}
+
+/// The body and headers of a data-plane request, or why they are refused.
+fn read_request(
+    route: &Route,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<IngestRequest, Rejection> {
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Problem::new(
-                ErrorCode::PayloadTooLarge,
-                "the request body exceeds the configured max_body_bytes",
-            )
-            .into_response();
+            return Err(Rejection::PayloadTooLarge(
+                "the request body exceeds the configured max_body_bytes".into(),
+            ));
         }
-        Err(rejection) => {
-            return Problem::new(ErrorCode::BadRequest, rejection.body_text()).into_response();
-        }
+        Err(rejection) => return Err(Rejection::BadRequest(rejection.body_text())),
     };
     let Some(batch) = media_type(headers) else {
         let detail = "send application/cloudevents+json (or application/json) for one event, application/cloudevents-batch+json for a batch";
-        return Problem::new(ErrorCode::UnsupportedMediaType, detail).into_response();
+        return Err(Rejection::UnsupportedMediaType(detail.into()));
     };
     let idempotency_key = match headers.get("idempotency-key").map(HeaderValue::to_str) {
         None => None,
         Some(Ok(key)) if (1..=255).contains(&key.len()) => Some(key.to_owned()),
         Some(_) => {
-            return Problem::new(
-                ErrorCode::BadRequest,
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            )
-            .into_response();
+            return Err(Rejection::BadRequest(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+            ));
         }
     };
     let header_sites = headers
@@ -110,17 +124,13 @@ async fn ingest(
         .flat_map(|v| v.split(',').map(|s| s.trim().to_owned()))
         .filter(|s| !s.is_empty())
         .collect();
-    let request = IngestRequest {
-        route,
+    Ok(IngestRequest {
+        route: route.clone(),
         body: body.to_vec(),
         batch,
         idempotency_key,
         header_sites,
-    };
-    match gateway.ingest(&principal, request).await {
-        Ok(accepted) => accepted_response(accepted),
-        Err(rejection) => Problem::from(&rejection).into_response(),
-    }
+    })
 }
 
 fn accepted_response(accepted: Accepted) -> Response {

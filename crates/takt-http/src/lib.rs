@@ -5,12 +5,14 @@
 //! - [`admin_router`]: health, readiness, message reads and audit
 //!   verification for operators. It is served on its own listener.
 //! - [`metrics`]: the Prometheus recorder behind the admin API's `/metrics`.
+//! - [`openapi`]: the OpenAPI 3.1 document of both listeners, served at `/openapi.json`.
 //! - [`serve`]: runs both until shutdown, then drains in-flight requests.
 
 mod admin;
 mod auth;
 mod data;
 pub mod metrics;
+pub mod openapi;
 mod problem;
 mod serve;
 

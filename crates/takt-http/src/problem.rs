@@ -46,6 +46,10 @@ fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
             StatusCode::UNPROCESSABLE_ENTITY,
             "Idempotency-Key reused with another body",
         ),
+        ErrorCode::EventIdReused => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Event id reused with other content",
+        ),
         ErrorCode::IdempotencyKeyInFlight => (
             StatusCode::CONFLICT,
             "Request with this Idempotency-Key in progress",
@@ -121,4 +125,29 @@ impl IntoResponse for Problem {
         }
         response
     }
+}
+
+/// For paths no route serves.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> Problem {
+    Problem::new(
+        ErrorCode::NotFound,
+        format!(
+            "no endpoint at {}; /openapi.json on the admin listener lists them",
+            uri.path()
+        ),
+    )
+}
+
+/// For known paths called with a method they do not take.
+pub(crate) async fn method_not_allowed(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let mut problem = Problem::new(
+        ErrorCode::BadRequest,
+        format!("{} does not take {method}", uri.path()),
+    );
+    problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
+    problem.title = "Method not allowed";
+    problem.into_response()
 }

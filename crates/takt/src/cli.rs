@@ -152,9 +152,23 @@ pub struct DeploymentArgs {
     /// Without it, the built-in defaults: embedded store under ./takt-data/, no principals.
     #[arg(long, env = "TAKT_CONFIG", value_name = "DIR")]
     pub config: Option<PathBuf>,
-    /// SQLite database file, overriding takt.toml's storage (embedded store only).
-    #[arg(long, env = "TAKT_DB", value_name = "FILE")]
+    /// SQLite database file, overriding takt.toml's storage.
+    #[arg(
+        long,
+        env = "TAKT_DB",
+        value_name = "FILE",
+        conflicts_with = "postgres_url"
+    )]
     pub db: Option<PathBuf>,
+    /// PostgreSQL connection string, overriding takt.toml's storage; keeps the
+    /// password out of files (schema and queue settings still come from takt.toml).
+    #[arg(
+        long,
+        env = "TAKT_POSTGRES_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub postgres_url: Option<String>,
 }
 
 /// Arguments of `takt serve`.

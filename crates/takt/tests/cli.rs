@@ -361,17 +361,17 @@ fn list_and_show_describe_contracts() {
 }
 
 /// The official AsyncAPI 3.0.0 JSON Schema from the `@asyncapi/specs` npm
-/// package, installed on first use from `tools/asyncapi/package-lock.json`.
+/// package, installed on first use from `tools/specs/package-lock.json`.
 fn official_asyncapi_schema() -> Value {
-    let tools = root().join("tools/asyncapi");
+    let tools = root().join("tools/specs");
     let schema = tools.join("node_modules/@asyncapi/specs/schemas/3.0.0.json");
     if !schema.exists() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--prefix"])
             .arg(&tools)
             .status()
-            .expect("npm is needed to fetch @asyncapi/specs");
-        assert!(status.success(), "npm ci in tools/asyncapi failed");
+            .expect("npm is needed to fetch the official schemas");
+        assert!(status.success(), "npm ci in tools/specs failed");
     }
     serde_json::from_str(&fs::read_to_string(schema).unwrap()).unwrap()
 }

@@ -1,7 +1,7 @@
 # Plant 2020 moves to its own local WMS (change CHG-4711): from now on the
 # central WMS must not post stock movements for it. Deployment rules like this
-# one join the `takt.authz` package and can only add denials.
-package takt.authz
+# one live in the `takt.deployment` package and can only add denials.
+package takt.deployment
 
 import rego.v1
 

@@ -117,10 +117,12 @@ fn read_natives(
         let file = dir
             .join("interfaces")
             .join(format!("{}.toml", interface.name));
+        // Files are named relative to the deployment directory: messages that
+        // reach clients (mapping failures) never show server paths.
         let read = |relative: &Path, field: &str| {
             let path = dir.join(relative);
             fs::read_to_string(&path)
-                .map(|text| (path.display().to_string(), text))
+                .map(|text| (relative.display().to_string(), text))
                 .map_err(|e| {
                     config_error(
                         &file,

@@ -74,6 +74,10 @@ async fn apply(client: &mut Client, batch: &[Job]) -> Vec<Result<CommitOutcome, 
 async fn apply_one(tx: &mut Transaction<'_>, commit: &Commit) -> Result<CommitOutcome, StoreError> {
     let savepoint = tx.savepoint("takt_commit").await.map_err(unavailable)?;
     match write_commit(&savepoint, commit).await {
+        Ok(outcome @ CommitOutcome::EventConflict { .. }) => {
+            let _ = savepoint.rollback().await;
+            Ok(outcome)
+        }
         Ok(outcome) => {
             savepoint.commit().await.map_err(unavailable)?;
             Ok(outcome)
@@ -103,7 +107,14 @@ async fn write_commit(tx: &Transaction<'_>, commit: &Commit) -> Result<CommitOut
     }
     let mut outcomes = Vec::with_capacity(commit.events.len());
     for event in &commit.events {
-        outcomes.push(insert_event(tx, event).await?);
+        match insert_event(tx, event).await? {
+            Some(outcome) => outcomes.push(outcome),
+            None => {
+                return Ok(CommitOutcome::EventConflict {
+                    id: event.id.clone(),
+                });
+            }
+        }
     }
     append_audit(tx, &commit.audit).await?;
     Ok(CommitOutcome::Committed(outcomes))
@@ -127,11 +138,15 @@ async fn claim_key(tx: &Transaction<'_>, r: &IdempotencyRecord) -> Result<bool, 
     Ok(row.is_some())
 }
 
-async fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Result<EventOutcome, StoreError> {
+/// Stores an event; `None` when its `source`+`id` exist with another body.
+async fn insert_event(
+    tx: &Transaction<'_>,
+    e: &NewEvent,
+) -> Result<Option<EventOutcome>, StoreError> {
     // Looking first keeps the sequence free of gaps in the common case; the
     // ON CONFLICT below still settles a race with another instance.
-    if let Some(seq) = stored_seq(tx, e).await? {
-        return Ok(EventOutcome::AlreadyStored(seq));
+    if let Some((seq, body)) = stored(tx, e).await? {
+        return Ok((body == e.body).then_some(EventOutcome::AlreadyStored(seq)));
     }
     let inserted = tx
         .query_opt(
@@ -143,10 +158,10 @@ async fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Result<EventOutcome
         .await
         .map_err(unavailable)?;
     let Some(row) = inserted else {
-        let seq = stored_seq(tx, e)
+        let (seq, body) = stored(tx, e)
             .await?
             .ok_or_else(|| StoreError::Unavailable("conflicting event vanished".into()))?;
-        return Ok(EventOutcome::AlreadyStored(seq));
+        return Ok((body == e.body).then_some(EventOutcome::AlreadyStored(seq)));
     };
     let seq: i64 = row.get(0);
     for (kind, value) in &e.business_keys {
@@ -157,18 +172,18 @@ async fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> Result<EventOutcome
         .await
         .map_err(unavailable)?;
     }
-    Ok(EventOutcome::Stored(seq))
+    Ok(Some(EventOutcome::Stored(seq)))
 }
 
-async fn stored_seq(tx: &Transaction<'_>, e: &NewEvent) -> Result<Option<i64>, StoreError> {
+async fn stored(tx: &Transaction<'_>, e: &NewEvent) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
     let row = tx
         .query_opt(
-            "SELECT seq FROM events WHERE source = $1 AND id = $2",
+            "SELECT seq, body FROM events WHERE source = $1 AND id = $2",
             &[&e.source, &e.id],
         )
         .await
         .map_err(unavailable)?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
 async fn append_audit(tx: &Transaction<'_>, drafts: &[AuditDraft]) -> Result<(), StoreError> {

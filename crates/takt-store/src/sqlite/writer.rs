@@ -68,10 +68,15 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
     }
 }
 
-/// Applies one commit inside a savepoint, so its failure leaves the batch intact.
+/// Applies one commit inside a savepoint, so its failure (or an event
+/// conflict) leaves the rest of the batch intact and stores nothing of it.
 fn apply_one(tx: &mut Transaction<'_>, commit: &Commit) -> Result<CommitOutcome, StoreError> {
     let savepoint = tx.savepoint().map_err(unavailable)?;
     let outcome = write_commit(&savepoint, commit)?;
+    if matches!(outcome, CommitOutcome::EventConflict { .. }) {
+        // Dropping the savepoint uncommitted rolls it back.
+        return Ok(outcome);
+    }
     savepoint.commit().map_err(unavailable)?;
     Ok(outcome)
 }
@@ -90,7 +95,14 @@ fn write_commit(conn: &Connection, commit: &Commit) -> Result<CommitOutcome, Sto
     }
     let mut outcomes = Vec::with_capacity(commit.events.len());
     for event in &commit.events {
-        outcomes.push(insert_event(conn, event)?);
+        match insert_event(conn, event)? {
+            Some(outcome) => outcomes.push(outcome),
+            None => {
+                return Ok(CommitOutcome::EventConflict {
+                    id: event.id.clone(),
+                });
+            }
+        }
     }
     if let Some(record) = &commit.idempotency {
         insert_idempotency(conn, record)?;
@@ -99,16 +111,19 @@ fn write_commit(conn: &Connection, commit: &Commit) -> Result<CommitOutcome, Sto
     Ok(CommitOutcome::Committed(outcomes))
 }
 
-fn insert_event(conn: &Connection, event: &NewEvent) -> Result<EventOutcome, StoreError> {
-    let existing: Option<i64> = conn
-        .prepare_cached("SELECT seq FROM events WHERE source = ?1 AND id = ?2")
+/// Stores an event; `None` when its `source`+`id` exist with another body.
+fn insert_event(conn: &Connection, event: &NewEvent) -> Result<Option<EventOutcome>, StoreError> {
+    let existing: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, body FROM events WHERE source = ?1 AND id = ?2")
         .and_then(|mut s| {
-            s.query_row(params![event.source, event.id], |r| r.get(0))
-                .optional()
+            s.query_row(params![event.source, event.id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
         })
         .map_err(unavailable)?;
-    if let Some(seq) = existing {
-        return Ok(EventOutcome::AlreadyStored(seq));
+    if let Some((seq, body)) = existing {
+        return Ok((body == event.body).then_some(EventOutcome::AlreadyStored(seq)));
     }
     conn.prepare_cached(
         "INSERT INTO events (id, source, contract, dataschema, site, subject, partition_key, interface, principal, accepted_at_ms, body)
@@ -129,7 +144,7 @@ fn insert_event(conn: &Connection, event: &NewEvent) -> Result<EventOutcome, Sto
         keys.execute(params![kind, value, seq])
             .map_err(unavailable)?;
     }
-    Ok(EventOutcome::Stored(seq))
+    Ok(Some(EventOutcome::Stored(seq)))
 }
 
 fn insert_idempotency(conn: &Connection, r: &IdempotencyRecord) -> Result<(), StoreError> {

@@ -9,6 +9,14 @@ use crate::output::Output;
 
 pub fn verify(cli: &Cli, args: &DeploymentArgs, out: &Output) -> anyhow::Result<Outcome> {
     let (deployment, _) = super::deployment(cli, args)?;
+    if let takt_model::config::StorageConfig::Sqlite { path, .. } = &deployment.server.storage {
+        // Opening would create an empty database and "verify" it.
+        anyhow::ensure!(
+            path.exists(),
+            "no database at {}: nothing to verify (check --db or the storage path in takt.toml)",
+            path.display()
+        );
+    }
     let result = super::runtime()?.block_on(async {
         let store = super::open_store(&deployment.server.storage).await?;
         anyhow::Ok(verify_store(store.as_ref()).await)
@@ -18,7 +26,8 @@ pub fn verify(cli: &Cli, args: &DeploymentArgs, out: &Output) -> anyhow::Result<
             if out.is_json() {
                 out.json(&json!({"intact": true, "entries": entries}))?;
             } else {
-                crate::say!("audit chain intact: {entries} entries verified");
+                let noun = if entries == 1 { "entry" } else { "entries" };
+                crate::say!("audit chain intact: {entries} {noun} verified");
             }
             Ok(Outcome::Passed)
         }

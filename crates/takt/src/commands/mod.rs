@@ -88,3 +88,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .thread_name("takt")
         .build()?)
 }
+
+/// The store in words for logs: never the connection string (it may hold a password).
+fn describe_storage(storage: &takt_model::config::StorageConfig) -> String {
+    match storage {
+        takt_model::config::StorageConfig::Sqlite { path, .. } => {
+            format!("sqlite {}", path.display())
+        }
+        takt_model::config::StorageConfig::Postgres { schema, .. } => {
+            format!("postgres schema {schema}")
+        }
+    }
+}

@@ -54,29 +54,49 @@ async fn serve(
     let admin = TcpListener::bind(settings.server.admin_listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.admin_listen))?;
-    tracing::info!(data = %data.local_addr()?, admin = %admin.local_addr()?, storage = ?settings.storage, "takt is serving");
+    tracing::info!(data = %data.local_addr()?, admin = %admin.local_addr()?, storage = %super::describe_storage(&settings.storage), "takt is serving");
     // One line on stdout that scripts (and the crash test) can wait for.
     crate::say!(
         "listening data={} admin={}",
         data.local_addr()?,
         admin.local_addr()?
     );
+    let urls = takt_http::openapi::ServerUrls {
+        data: format!("http://{}", data.local_addr()?),
+        admin: format!("http://{}", admin.local_addr()?),
+    };
     let listeners = Listeners {
         data: (
             data,
             data_router(gateway.clone(), settings.server.max_body_bytes),
         ),
-        admin: (admin, admin_router(gateway)),
+        admin: (admin, admin_router(gateway, urls)),
     };
+    let purge = tokio::spawn(purge_expired_keys(store.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
         Duration::from_secs(settings.server.shutdown_grace_secs),
     )
     .await?;
+    purge.abort();
     drop(store);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Forgets expired idempotency records every ten minutes.
+async fn purge_expired_keys(store: Arc<dyn takt_core::store::Store>) {
+    use takt_core::store::Clock;
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match store.purge_idempotency(SystemClock.now_ms()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency records purged"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency records"),
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM.

@@ -1,0 +1,296 @@
+//! The OpenAPI 3.1 document of both listeners, generated from the routes in
+//! this crate and the deployment's catalog: which command types exist, which
+//! interfaces take native payloads (with their native schemas).
+
+use serde_json::{Map, Value, json};
+use takt_core::deployment::Deployment;
+use takt_core::registry::{Pattern, Registry};
+
+/// Where the two listeners are reachable, for `servers`.
+#[derive(Debug, Clone)]
+pub struct ServerUrls {
+    /// Data plane, e.g. `http://127.0.0.1:8080`.
+    pub data: String,
+    /// Admin API, e.g. `http://127.0.0.1:8081`.
+    pub admin: String,
+}
+
+/// Every problem status a data-plane request can end in, with its codes.
+const DATA_PROBLEMS: [(&str, &str); 9] = [
+    ("400", "bad_request, idempotency_key_missing"),
+    ("401", "unauthenticated"),
+    ("403", "forbidden: the policy's reasons are in errors[]"),
+    (
+        "404",
+        "not_found (native route: the interface takes no native payloads)",
+    ),
+    ("409", "idempotency_key_in_flight"),
+    ("413", "payload_too_large"),
+    ("415", "unsupported_media_type"),
+    (
+        "422",
+        "validation_failed, mapping_failed, idempotency_key_reused: errors[] name the JSON pointer and the rule",
+    ),
+    ("429", "rate_limited, with Retry-After"),
+];
+
+fn problem(description: &str) -> Value {
+    json!({"description": description, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
+}
+
+fn data_responses(accepted: &str) -> Value {
+    let mut responses = Map::new();
+    responses.insert(
+        "202".into(),
+        json!({
+            "description": format!("{accepted} Durable: the events, the idempotency record and the audit entry are committed. `Idempotent-Replayed: true` marks the answer to a repeat."),
+            "headers": {"Idempotent-Replayed": {"description": "true when this repeats an earlier answer", "schema": {"type": "string", "enum": ["true"]}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+        }),
+    );
+    for (status, codes) in DATA_PROBLEMS {
+        responses.insert(status.into(), problem(codes));
+    }
+    responses.insert(
+        "503".into(),
+        problem("unavailable (store queue full, shutting down), with Retry-After"),
+    );
+    Value::Object(responses)
+}
+
+fn idempotency_header(required: bool) -> Value {
+    json!({
+        "name": "Idempotency-Key", "in": "header", "required": required,
+        "description": "Unique per posting, the same on every retry (IETF httpapi-idempotency-key). Scoped per principal.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    })
+}
+
+fn site_header() -> Value {
+    json!({"name": "Takt-Site-Id", "in": "header", "required": false, "description": "Plants this request acts for besides those in the body; authorized like them.", "schema": {"type": "string"}})
+}
+
+fn data_paths(registry: &Registry, deployment: &Deployment, servers: &Value) -> Map<String, Value> {
+    let commands: Vec<&str> = registry
+        .contracts()
+        .filter(|c| c.latest().meta.pattern == Pattern::Command)
+        .map(|c| c.contract_type().as_str())
+        .collect();
+    let natives: Vec<&String> = deployment.natives.keys().collect();
+    let native_schemas: Vec<Value> = deployment
+        .natives
+        .values()
+        .filter_map(|n| n.schema.as_ref().map(|(_, s)| strip(s)))
+        .collect();
+    let mut paths = Map::new();
+    paths.insert("/v1/events".into(), json!({
+        "servers": servers,
+        "post": {
+            "tags": ["data plane"], "operationId": "postEvents", "summary": "Post one CloudEvent or a batch",
+            "parameters": [idempotency_header(false), site_header()],
+            "requestBody": {"required": true, "content": {
+                "application/cloudevents+json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}},
+                "application/cloudevents-batch+json": {"schema": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/CloudEvent"}}},
+            }},
+            "responses": data_responses("Accepted."),
+        }
+    }));
+    paths.insert("/v1/commands/{type}".into(), json!({
+        "servers": servers,
+        "post": {
+            "tags": ["data plane"], "operationId": "postCommand", "summary": "Post one command; the CloudEvent's type must equal {type}",
+            "parameters": [
+                {"name": "type", "in": "path", "required": true, "schema": {"type": "string", "enum": commands}},
+                idempotency_header(true), site_header(),
+            ],
+            "requestBody": {"required": true, "content": {"application/cloudevents+json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}}}},
+            "responses": data_responses("Recorded."),
+        }
+    }));
+    paths.insert("/v1/interfaces/{interface}/messages".into(), json!({
+        "servers": servers,
+        "post": {
+            "tags": ["data plane"], "operationId": "postNative", "summary": "Post a producer's native payload; the interface's jq mapping turns it into its canonical contract",
+            "parameters": [
+                {"name": "interface", "in": "path", "required": true, "schema": {"type": "string", "enum": natives}},
+                idempotency_header(false), site_header(),
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": if native_schemas.is_empty() { json!({"type": "object"}) } else { json!({"oneOf": native_schemas}) }}}},
+            "responses": data_responses("Accepted."),
+        }
+    }));
+    paths
+}
+
+fn admin_get(
+    id: &str,
+    summary: &str,
+    schema: Value,
+    servers: &Value,
+    authenticated: bool,
+) -> Value {
+    let mut operation = json!({
+        "tags": ["admin"], "operationId": id, "summary": summary,
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}, "503": problem("unavailable")},
+    });
+    if authenticated {
+        operation["responses"]["401"] = problem("unauthenticated");
+        operation["responses"]["403"] = problem("forbidden: operator or admin role required");
+    } else {
+        operation["security"] = json!([]);
+    }
+    json!({"servers": servers, "get": operation})
+}
+
+fn admin_paths(servers: &Value) -> Map<String, Value> {
+    let mut paths = Map::new();
+    let status = json!({"type": "object", "properties": {"status": {"type": "string"}}});
+    paths.insert(
+        "/health".into(),
+        admin_get("health", "Liveness", status.clone(), servers, false),
+    );
+    paths.insert(
+        "/ready".into(),
+        admin_get(
+            "ready",
+            "Readiness: the store answers",
+            status,
+            servers,
+            false,
+        ),
+    );
+    let mut metrics = admin_get(
+        "metrics",
+        "Prometheus metrics (text format)",
+        json!({"type": "string"}),
+        servers,
+        false,
+    );
+    metrics["get"]["responses"]["200"]["content"] =
+        json!({"text/plain": {"schema": {"type": "string"}}});
+    paths.insert("/metrics".into(), metrics);
+    paths.insert(
+        "/openapi.json".into(),
+        admin_get(
+            "openapi",
+            "This document",
+            json!({"type": "object"}),
+            servers,
+            false,
+        ),
+    );
+    let mut list = admin_get(
+        "listMessages",
+        "Messages in accepted order, filtered and paged",
+        json!({"$ref": "#/components/schemas/MessagePage"}),
+        servers,
+        true,
+    );
+    list["get"]["parameters"] = json!([
+        {"name": "interface", "in": "query", "schema": {"type": "string"}},
+        {"name": "key", "in": "query", "description": "<kind>:<value>, e.g. order:100012345", "schema": {"type": "string"}},
+        {"name": "after", "in": "query", "description": "next_after of the previous page", "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+    ]);
+    list["get"]["responses"]["400"] = problem("bad_request: malformed query");
+    paths.insert("/v1/messages".into(), list);
+    let mut one = admin_get(
+        "getMessage",
+        "One message by CloudEvents id",
+        json!({"$ref": "#/components/schemas/StoredMessage"}),
+        servers,
+        true,
+    );
+    one["get"]["parameters"] =
+        json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    one["get"]["responses"]["404"] = problem("not_found");
+    paths.insert("/v1/messages/{id}".into(), one);
+    paths.insert(
+        "/v1/audit/verify".into(),
+        admin_get(
+            "verifyAudit",
+            "Walk the audit hash chain",
+            json!({"$ref": "#/components/schemas/AuditVerification"}),
+            servers,
+            true,
+        ),
+    );
+    paths
+}
+
+/// Drops `$schema`/`$id` so a schema can be embedded.
+fn strip(schema: &Value) -> Value {
+    let mut copy = schema.clone();
+    if let Value::Object(map) = &mut copy {
+        map.remove("$schema");
+        map.remove("$id");
+    }
+    copy
+}
+
+fn components(registry: &Registry) -> Value {
+    json!({
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "An API key, or a JWT from the configured identity provider"},
+            "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+        },
+        "schemas": {
+            "CloudEvent": strip(registry.envelope_schema()),
+            "Violation": {"type": "object", "required": ["pointer", "rule", "message"], "properties": {
+                "pointer": {"type": "string", "description": "JSON pointer of the offending value"},
+                "rule": {"type": "string", "description": "the JSON Schema keyword or Takt rule broken"},
+                "message": {"type": "string"},
+            }},
+            "Problem": {"type": "object", "required": ["type", "title", "status", "detail"], "properties": {
+                "type": {"type": "string", "description": "urn:takt:problem:<code>"},
+                "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Violation"}},
+            }},
+            "Accepted": {"type": "object", "required": ["status"], "properties": {
+                "status": {"const": "accepted"}, "id": {"type": "string"}, "ids": {"type": "array", "items": {"type": "string"}},
+            }},
+            "StoredMessage": {"type": "object", "properties": {
+                "seq": {"type": "integer"}, "id": {"type": "string"}, "source": {"type": "string"}, "type": {"type": "string"},
+                "dataschema": {"type": "string"}, "site": {"type": "string"}, "subject": {"type": "string"}, "partitionkey": {"type": "string"},
+                "interface": {"type": "string"}, "principal": {"type": "string"}, "accepted_at_ms": {"type": "integer"},
+                "business_keys": {"type": "object", "additionalProperties": {"type": "string"}},
+                "message": {"$ref": "#/components/schemas/CloudEvent"},
+            }},
+            "MessagePage": {"type": "object", "properties": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/StoredMessage"}},
+                "next_after": {"type": ["integer", "null"]},
+            }},
+            "AuditVerification": {"type": "object", "properties": {
+                "intact": {"type": "boolean"}, "entries": {"type": "integer"}, "detail": {"type": "string"}, "problem": {"type": "object"},
+            }},
+        },
+    })
+}
+
+/// The whole document.
+pub fn document(
+    registry: &Registry,
+    deployment: &Deployment,
+    urls: &ServerUrls,
+    version: &str,
+) -> Value {
+    let data = json!([{"url": urls.data, "description": "data plane"}]);
+    let admin = json!([{"url": urls.admin, "description": "admin API"}]);
+    let mut paths = data_paths(registry, deployment, &data);
+    paths.extend(admin_paths(&admin));
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Takt hub",
+            "version": version,
+            "description": "The data plane (systems post CloudEvents, commands and native payloads) and the admin API (operators read messages, verify the audit log, scrape metrics). The two are served on separate listeners: see each path's servers.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "servers": data,
+        "security": [{"bearer": []}, {"apiKey": []}],
+        "tags": [{"name": "data plane"}, {"name": "admin"}],
+        "paths": paths,
+        "components": components(registry),
+    })
+}
