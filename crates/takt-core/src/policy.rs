@@ -77,10 +77,18 @@ impl Policy {
             ENTRY_POINT.into(),
         )
         .map_err(|e| Error::Policy(format!("{e:#}")))?;
-        Ok(Self {
+        let policy = Self {
             compiled,
             cache: Mutex::new(HashMap::new()),
-        })
+        };
+        // One decision now, so conflicting rules fail at startup, not on the first request.
+        policy.evaluate(&serde_json::json!({
+            "principal": {"name": "probe", "kind": "system", "sites": ["*"], "roles": []},
+            "interface": {"name": "probe", "pattern": "event", "producers": ["probe"], "contracts": ["probe.startup.checked.v1"]},
+            "contract": "probe.startup.checked.v1",
+            "sites": ["probe"],
+        }))?;
+        Ok(policy)
     }
 
     /// Decides for `input` (a JSON object as documented in the policy).
@@ -203,12 +211,35 @@ deny contains "scrap postings need a supervisor system" if {
     }
 
     #[test]
-    fn broken_rules_are_reported_with_their_file() {
-        let err = Policy::new(&[(
-            "policies/broken.rego".into(),
-            "package takt.authz\ndeny contains x if {".into(),
-        )])
-        .unwrap_err();
+    fn deployment_rules_cannot_widen_or_redefine() {
+        // Redefining shipped helpers in the deployment package changes nothing.
+        let widen = "package takt.deployment\nimport rego.v1\nproducer if true\nsite_allowed(site) if true\n";
+        let policy = Policy::new(&[("policies/widen.rego".into(), widen.into())]).unwrap();
+        let decision = policy
+            .decide(&input(&["1010"], &["2020"], "mfg.material.consumed.v1"))
+            .unwrap();
+        assert!(!decision.allow);
+        // Writing into the shipped package is refused outright.
+        let inside = "package takt.authz\nimport rego.v1\nproducer if true\n";
+        let err = Policy::new(&[("policies/inside.rego".into(), inside.into())])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "policies/inside.rego: deployment rules must declare `package takt.deployment`"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn broken_rules_fail_at_startup_naming_their_file() {
+        let broken = "package takt.deployment\ndeny contains x if {";
+        let err = Policy::new(&[("policies/broken.rego".into(), broken.into())]).unwrap_err();
         assert!(err.to_string().contains("policies/broken.rego"), "{err}");
+        // Rules that compile but conflict when evaluated fail now, not on the first request.
+        let conflict = "package takt.deployment\nimport rego.v1\nlimit := 1\nlimit := 2\ndeny contains \"over\" if limit > 0\n";
+        let err = Policy::new(&[("policies/conflict.rego".into(), conflict.into())]).unwrap_err();
+        assert_eq!(err.code(), takt_model::ErrorCode::InvalidPolicy, "{err}");
     }
 }

@@ -106,6 +106,7 @@ impl Rejection {
             | Self::Unavailable {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
+            Self::IdempotencyKeyInFlight => Some(1),
             _ => None,
         }
     }

@@ -481,3 +481,23 @@ fn rough_edges_are_handled() {
     assert_eq!(output.status.code(), Some(3));
     assert_eq!(json_of(&output)["error"]["code"], "io");
 }
+
+#[test]
+fn audit_verify_refuses_a_missing_database_and_reads_postgres_by_url() {
+    let output = takt(&["audit", "verify", "--db", "/nonexistent/takt.db"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("no database at /nonexistent/takt.db: nothing to verify")
+    );
+    let url = std::env::var("TAKT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into());
+    let output = takt(&["--json", "audit", "verify", "--postgres-url", &url]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(json_of(&output)["intact"], true);
+}

@@ -13,9 +13,8 @@ CREATE TABLE events (
     principal      TEXT    NOT NULL,
     accepted_at_ms INTEGER NOT NULL,
     body           BLOB    NOT NULL,
-    UNIQUE (source, id)
+    UNIQUE (id, source)                     -- de-duplication, and reads by id
 );
-CREATE INDEX events_by_id ON events (id);
 CREATE INDEX events_by_interface ON events (interface, seq);
 
 CREATE TABLE event_keys (

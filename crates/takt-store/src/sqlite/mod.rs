@@ -5,9 +5,11 @@ mod schema;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
@@ -47,6 +49,7 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -68,10 +71,25 @@ impl SqliteStore {
             .name("takt-sqlite-writer".into())
             .spawn(move || writer::run(conn, receiver))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let (checkpoint_path, checkpoint_stop) = (path.to_owned(), stop.clone());
+        let checkpointer = std::thread::Builder::new()
+            .name("takt-sqlite-checkpoint".into())
+            .spawn(move || {
+                schema::checkpointer(
+                    &checkpoint_path,
+                    Duration::from_millis(500),
+                    &checkpoint_stop,
+                )
+            })
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}"))
+            })?;
         Ok(Self {
             path: path.to_owned(),
             jobs: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
+            checkpointer: Mutex::new(Some((stop, checkpointer))),
             readers: Arc::new(Mutex::new(readers)),
         })
     }
@@ -87,6 +105,12 @@ impl SqliteStore {
         drop(sender);
         let writer = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(handle) = writer {
+            let _ = handle.join();
+        }
+        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
+        if let Some((stop, handle)) = checkpointer {
+            stop.store(true, Ordering::Relaxed);
+            handle.thread().unpark();
             let _ = handle.join();
         }
     }

@@ -64,3 +64,22 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// Copies committed WAL frames into the database file every `every`, on its
+/// own connection, until `stop` is set (then unpark the thread); a final
+/// checkpoint truncates the WAL.
+pub(super) fn checkpointer(
+    path: &Path,
+    every: std::time::Duration,
+    stop: &std::sync::atomic::AtomicBool,
+) {
+    let Ok(conn) = connect(path, false) else {
+        return;
+    };
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::park_timeout(every);
+        // PASSIVE never blocks the writer; frames still read by a reader wait for the next round.
+        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    }
+    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}

@@ -38,10 +38,26 @@ fn deployment(
         Some(dir) => takt_core::deployment::Deployment::load(dir)?,
         None => takt_core::deployment::Deployment::default(),
     };
+    use takt_model::config::StorageConfig;
+    let queue = match &deployment.server.storage {
+        StorageConfig::Sqlite { queue_capacity, .. }
+        | StorageConfig::Postgres { queue_capacity, .. } => *queue_capacity,
+    };
     if let Some(db) = &args.db {
-        deployment.server.storage = takt_model::config::StorageConfig::Sqlite {
+        deployment.server.storage = StorageConfig::Sqlite {
             path: db.clone(),
-            queue_capacity: 8_192,
+            queue_capacity: queue,
+        };
+    }
+    if let Some(url) = &args.postgres_url {
+        let schema = match &deployment.server.storage {
+            StorageConfig::Postgres { schema, .. } => schema.clone(),
+            StorageConfig::Sqlite { .. } => "takt".into(),
+        };
+        deployment.server.storage = StorageConfig::Postgres {
+            url: url.clone(),
+            schema,
+            queue_capacity: queue,
         };
     }
     let mut dirs: Vec<std::path::PathBuf> = deployment.contracts_dir().into_iter().collect();
