@@ -20,12 +20,18 @@ const DATA_PROBLEMS: [(&str, &str); 10] = [
     ("400", "bad_request, idempotency_key_missing"),
     ("401", "unauthenticated"),
     ("403", "forbidden: the policy's reasons are in errors[]"),
-    ("404", "not_found (native route: the interface takes no native payloads)"),
+    (
+        "404",
+        "not_found (native route: the interface takes no native payloads)",
+    ),
     ("405", "the path does not take this method"),
     ("409", "idempotency_key_in_flight, with Retry-After"),
     ("413", "payload_too_large"),
     ("415", "unsupported_media_type"),
-    ("422", "validation_failed, mapping_failed, idempotency_key_reused, event_id_reused: errors[] name the JSON pointer and the rule"),
+    (
+        "422",
+        "validation_failed, mapping_failed, idempotency_key_reused, event_id_reused: errors[] name the JSON pointer and the rule",
+    ),
     ("429", "rate_limited, with Retry-After"),
 ];
 
