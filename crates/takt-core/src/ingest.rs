@@ -82,23 +82,35 @@ pub fn new_event(
 /// the same bytes, so the store can tell a retry from a different event
 /// reusing an id.
 pub fn canonical_json(value: &Value) -> Vec<u8> {
-    fn sorted(value: &Value) -> Value {
-        match value {
+    serde_json::to_vec(&Sorted(value)).unwrap_or_default()
+}
+
+/// Serialises a JSON value with object keys in sorted order, without copying it.
+struct Sorted<'a>(&'a Value);
+
+impl serde::Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
             Value::Object(map) => {
                 let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-                Value::Object(
-                    entries
-                        .into_iter()
-                        .map(|(k, v)| (k.clone(), sorted(v)))
-                        .collect(),
-                )
+                entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    out.serialize_entry(key, &Sorted(value))?;
+                }
+                out.end()
             }
-            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
-            other => other.clone(),
+            Value::Array(items) => {
+                let mut out = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Sorted(item))?;
+                }
+                out.end()
+            }
+            scalar => scalar.serialize(serializer),
         }
     }
-    serde_json::to_vec(&sorted(value)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -120,6 +132,15 @@ mod tests {
             ["1010", "2020", "3030"]
         );
         assert!(sites_of(&json!({"source": "urn:other:x"})).is_empty());
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let a = json!({"b": 1, "a": {"d": [ {"y": 1, "x": 2} ], "c": null}});
+        assert_eq!(
+            String::from_utf8(canonical_json(&a)).unwrap(),
+            r#"{"a":{"c":null,"d":[{"x":2,"y":1}]},"b":1}"#
+        );
     }
 
     #[test]

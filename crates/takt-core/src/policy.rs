@@ -93,11 +93,21 @@ impl Policy {
 
     /// Decides for `input` (a JSON object as documented in the policy).
     pub fn decide(&self, input: &serde_json::Value) -> Result<Decision> {
-        let key = input.to_string();
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        self.decide_keyed(&input.to_string(), || input.clone())
+    }
+
+    /// Decides with a caller-made cache `key` that identifies the input
+    /// exactly; `input` is built only when the decision is not cached.
+    pub fn decide_keyed(
+        &self,
+        key: &str,
+        input: impl FnOnce() -> serde_json::Value,
+    ) -> Result<Decision> {
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(key).cloned()) {
             return Ok(hit);
         }
-        let decision = self.evaluate(input)?;
+        let key = key.to_owned();
+        let decision = self.evaluate(&input())?;
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();

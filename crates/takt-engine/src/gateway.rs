@@ -462,13 +462,22 @@ impl Gateway {
         contract: &str,
         sites: BTreeSet<String>,
     ) -> Result<(), Rejection> {
-        let input = json!({
-            "principal": {"name": principal.name, "kind": principal.kind, "sites": principal.sites, "roles": principal.roles},
-            "interface": {"name": interface.name, "pattern": interface.pattern, "producers": interface.producers, "contracts": interface.contracts},
-            "contract": contract,
-            "sites": sites,
-        });
-        let decision = self.policy.decide(&input).map_err(|e| {
+        // Principals and interfaces are fixed for the gateway's lifetime, so
+        // their names (with the contract and sites) identify the input.
+        let mut key = format!("{}\u{1f}{}\u{1f}{contract}", principal.name, interface.name);
+        for site in &sites {
+            key.push('\u{1f}');
+            key.push_str(site);
+        }
+        let input = || {
+            json!({
+                "principal": {"name": principal.name, "kind": principal.kind, "sites": principal.sites, "roles": principal.roles},
+                "interface": {"name": interface.name, "pattern": interface.pattern, "producers": interface.producers, "contracts": interface.contracts},
+                "contract": contract,
+                "sites": sites,
+            })
+        };
+        let decision = self.policy.decide_keyed(&key, input).map_err(|e| {
             tracing::error!(error = %e, "policy evaluation failed");
             Rejection::Unavailable {
                 detail: "authorization is unavailable".into(),

@@ -58,9 +58,32 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
         Ok(tx) => tx,
         Err(e) => return failed(unavailable(e)),
     };
+    // The audit head is read once per batch, carried through the commits in
+    // memory, and written once: a commit rolled back to its savepoint leaves
+    // it where it was.
+    let first_head = match head(&tx) {
+        Ok(h) => h,
+        Err(e) => return failed(e),
+    };
+    let mut current = first_head;
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
-        outcomes.push(apply_one(&mut tx, &job.commit));
+        let before = current;
+        let outcome = apply_one(&mut tx, &job.commit, &mut current);
+        if !matches!(
+            outcome,
+            Ok(CommitOutcome::Committed(_)
+                | CommitOutcome::Replay(_)
+                | CommitOutcome::KeyReused(_))
+        ) {
+            current = before;
+        }
+        outcomes.push(outcome);
+    }
+    if current != first_head
+        && let Err(e) = write_head(&tx, current)
+    {
+        return failed(e);
     }
     match tx.commit() {
         Ok(()) => outcomes,
@@ -70,9 +93,13 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
 
 /// Applies one commit inside a savepoint, so its failure (or an event
 /// conflict) leaves the rest of the batch intact and stores nothing of it.
-fn apply_one(tx: &mut Transaction<'_>, commit: &Commit) -> Result<CommitOutcome, StoreError> {
+fn apply_one(
+    tx: &mut Transaction<'_>,
+    commit: &Commit,
+    head: &mut AuditHead,
+) -> Result<CommitOutcome, StoreError> {
     let savepoint = tx.savepoint().map_err(unavailable)?;
-    let outcome = write_commit(&savepoint, commit)?;
+    let outcome = write_commit(&savepoint, commit, head)?;
     if matches!(outcome, CommitOutcome::EventConflict { .. }) {
         // Dropping the savepoint uncommitted rolls it back.
         return Ok(outcome);
@@ -81,11 +108,15 @@ fn apply_one(tx: &mut Transaction<'_>, commit: &Commit) -> Result<CommitOutcome,
     Ok(outcome)
 }
 
-fn write_commit(conn: &Connection, commit: &Commit) -> Result<CommitOutcome, StoreError> {
+fn write_commit(
+    conn: &Connection,
+    commit: &Commit,
+    head: &mut AuditHead,
+) -> Result<CommitOutcome, StoreError> {
     if let Some(record) = &commit.idempotency {
         let known = idempotency_record(conn, &record.principal, &record.key, record.created_at_ms)?;
         if let Some(first) = known {
-            append_audit(conn, &commit.audit)?;
+            append_audit(conn, &commit.audit, head)?;
             return Ok(if first.request_hash == record.request_hash {
                 CommitOutcome::Replay(first)
             } else {
@@ -107,7 +138,7 @@ fn write_commit(conn: &Connection, commit: &Commit) -> Result<CommitOutcome, Sto
     if let Some(record) = &commit.idempotency {
         insert_idempotency(conn, record)?;
     }
-    append_audit(conn, &commit.audit)?;
+    append_audit(conn, &commit.audit, head)?;
     Ok(CommitOutcome::Committed(outcomes))
 }
 
@@ -162,13 +193,12 @@ fn insert_idempotency(conn: &Connection, r: &IdempotencyRecord) -> Result<(), St
     Ok(())
 }
 
-fn append_audit(conn: &Connection, drafts: &[AuditDraft]) -> Result<(), StoreError> {
-    if drafts.is_empty() {
-        return Ok(());
-    }
-    // The head is read inside the transaction, so a rolled-back savepoint
-    // never leaves a stale head behind.
-    let mut current: AuditHead = head(conn)?;
+/// Chains and inserts audit entries after `head`, advancing it.
+fn append_audit(
+    conn: &Connection,
+    drafts: &[AuditDraft],
+    head: &mut AuditHead,
+) -> Result<(), StoreError> {
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO audit (seq, at_ms, principal, action, interface, outcome, message_id, prev_hash, hash)
@@ -176,7 +206,7 @@ fn append_audit(conn: &Connection, drafts: &[AuditDraft]) -> Result<(), StoreErr
         )
         .map_err(unavailable)?;
     for draft in drafts {
-        let (entry, next) = current.chain(draft.clone());
+        let (entry, next) = head.chain(draft.clone());
         let d = &entry.draft;
         insert
             .execute(params![
@@ -191,10 +221,15 @@ fn append_audit(conn: &Connection, drafts: &[AuditDraft]) -> Result<(), StoreErr
                 entry.hash.as_slice(),
             ])
             .map_err(unavailable)?;
-        current = next;
+        *head = next;
     }
+    Ok(())
+}
+
+/// Records the chain head, in the batch's transaction.
+fn write_head(conn: &Connection, head: AuditHead) -> Result<(), StoreError> {
     conn.prepare_cached("UPDATE audit_head SET seq = ?1, hash = ?2 WHERE id = 1")
-        .and_then(|mut s| s.execute(params![current.seq, current.hash.as_slice()]))
+        .and_then(|mut s| s.execute(params![head.seq, head.hash.as_slice()]))
         .map_err(unavailable)?;
     Ok(())
 }
