@@ -40,6 +40,9 @@ enum Command {
         /// Concurrent keep-alive connections, one step each.
         #[arg(long, value_delimiter = ',', default_value = "1,16,64")]
         connections: Vec<usize>,
+        /// Run only the targets whose name contains this text (e.g. `native`).
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Serve a bare axum handler that answers 202 (used by `run`).
     Floor,
@@ -58,6 +61,13 @@ fn main() -> anyhow::Result<()> {
             deployment,
             seconds,
             connections,
-        } => runtime.block_on(measure::run(takt, deployment, seconds, connections)),
+            only,
+        } => runtime.block_on(measure::run(
+            takt,
+            deployment,
+            seconds,
+            connections,
+            only.as_deref(),
+        )),
     }
 }

@@ -202,6 +202,7 @@ pub async fn run(
     deployment: PathBuf,
     seconds: u64,
     connections: Vec<usize>,
+    only: Option<&str>,
 ) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("takt-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -225,6 +226,9 @@ pub async fn run(
         ),
     ];
     for (index, (name, workload, template)) in targets.into_iter().enumerate() {
+        if only.is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
         let mut server = match index {
             0 => server::floor_process().await?,
             _ => server::takt(&takt, &deployment, &dir.join(format!("takt-{index}.db"))).await?,

@@ -23,11 +23,11 @@ pub struct AuditDraft {
     pub at_ms: i64,
     /// Who: the authenticated principal, or `anonymous`.
     pub principal: String,
-    /// What, e.g. `event.ingest`, `command.record`, `audit.verify`.
+    /// What, e.g. `event.ingest`, `command.record`, `native.ingest`.
     pub action: String,
     /// Which interface, when there is one.
     pub interface: Option<String>,
-    /// How it ended, e.g. `accepted`, `replayed`, `rejected:403`.
+    /// How it ended: `accepted`, `replayed`, or `rejected:<problem code>`.
     pub outcome: String,
     /// The message id concerned, when there is one.
     pub message_id: Option<String>,

@@ -150,19 +150,22 @@ impl NativeInterface {
                 "output field `subject` must be a string, e.g. productionorder/1010/100012345",
             ));
         };
-        let text = |out: &mut Map<String, Value>, field: &str| {
-            out.remove(field)
-                .and_then(|v| v.as_str().map(str::to_owned))
+        let text = |out: &mut Map<String, Value>, field: &str| match out.remove(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(shape(&format!(
+                "output field `{field}` must be a string, not {other}"
+            ))),
         };
-        let key = text(&mut out, "key");
-        let time = text(&mut out, "time").unwrap_or_else(|| facts.now.clone());
-        let correlation = text(&mut out, "correlationid").unwrap_or_else(|| subject.clone());
+        let key = text(&mut out, "key")?;
+        let time = text(&mut out, "time")?.unwrap_or_else(|| facts.now.clone());
+        let correlation = text(&mut out, "correlationid")?.unwrap_or_else(|| subject.clone());
         let site = data
             .get("siteId")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let source = text(&mut out, "source")
+        let source = text(&mut out, "source")?
             .unwrap_or_else(|| format!("urn:takt:site:{site}:{}", facts.principal));
         if let Some(unknown) = out.keys().next() {
             return Err(shape(&format!(
@@ -267,6 +270,17 @@ mod tests {
         assert_eq!(
             (violations[0].pointer.as_str(), violations[0].rule.as_str()),
             ("", "required")
+        );
+
+        let numeric_key =
+            NativeInterface::compile(&source(r#"{data: {}, subject: "x", key: 4900012345}"#))
+                .unwrap();
+        let err = numeric_key
+            .to_canonical(&payload, &registry, env, &facts())
+            .unwrap_err();
+        assert!(
+            matches!(&err, NativeError::Mapping(e) if e.message == "output field `key` must be a string, not 4900012345"),
+            "{err:?}"
         );
 
         let wrong_shape =

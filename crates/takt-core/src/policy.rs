@@ -96,8 +96,14 @@ impl Policy {
         self.decide_keyed(&input.to_string(), || input.clone())
     }
 
+    /// Decides without caching: for inputs that carry unchecked request data.
+    pub fn decide_uncached(&self, input: &serde_json::Value) -> Result<Decision> {
+        self.evaluate(input)
+    }
+
     /// Decides with a caller-made cache `key` that identifies the input
-    /// exactly; `input` is built only when the decision is not cached.
+    /// exactly; `input` is built only when the decision is not cached. Keys
+    /// must be bounded: never put unchecked request data in them.
     pub fn decide_keyed(
         &self,
         key: &str,

@@ -82,7 +82,7 @@ pub struct StoredEvent {
 pub struct IdempotencyRecord {
     /// Who the key belongs to: keys are scoped per principal.
     pub principal: String,
-    /// The client's `Idempotency-Key` (or a key derived from `source`+`id`).
+    /// The client's `Idempotency-Key`, or `native:<interface>:<key>` from a native mapping.
     pub key: String,
     /// SHA-256 of the request body: the same key with another body is refused.
     pub request_hash: [u8; 32],
@@ -122,10 +122,10 @@ pub enum CommitOutcome {
     /// Durable: one outcome per event, in order.
     Committed(Vec<EventOutcome>),
     /// The idempotency key was used before with the same body: nothing new
-    /// was stored; answer with this first answer (audit entries were still written).
+    /// was stored, audit entries included; answer with this first answer.
     Replay(IdempotencyRecord),
     /// The idempotency key was used before with a different body: nothing
-    /// was stored (audit entries were still written).
+    /// was stored, audit entries included.
     KeyReused(IdempotencyRecord),
     /// An event reuses the `source` and `id` of a stored event with other
     /// content: nothing of this commit was stored, audit entries included.

@@ -462,13 +462,6 @@ impl Gateway {
         contract: &str,
         sites: BTreeSet<String>,
     ) -> Result<(), Rejection> {
-        // Principals and interfaces are fixed for the gateway's lifetime, so
-        // their names (with the contract and sites) identify the input.
-        let mut key = format!("{}\u{1f}{}\u{1f}{contract}", principal.name, interface.name);
-        for site in &sites {
-            key.push('\u{1f}');
-            key.push_str(site);
-        }
         let input = || {
             json!({
                 "principal": {"name": principal.name, "kind": principal.kind, "sites": principal.sites, "roles": principal.roles},
@@ -477,7 +470,28 @@ impl Gateway {
                 "sites": sites,
             })
         };
-        let decision = self.policy.decide_keyed(&key, input).map_err(|e| {
+        // Principals and interfaces are fixed for the gateway's lifetime, so
+        // their names, the contract and the sites identify the input. Sites
+        // come from the request: only well-formed ones (as the envelope
+        // allows) may enter the cache, so it stays bounded.
+        let cacheable = sites.len() <= MAX_CACHED_SITES
+            && sites.iter().all(|s| is_site_code(s))
+            && contract.len() <= 128;
+        let decided = if cacheable {
+            let mut key = String::with_capacity(64);
+            for part in [principal.name.as_str(), interface.name.as_str(), contract]
+                .into_iter()
+                .chain(sites.iter().map(String::as_str))
+            {
+                key.push_str(&part.len().to_string());
+                key.push(':');
+                key.push_str(part);
+            }
+            self.policy.decide_keyed(&key, input)
+        } else {
+            self.policy.decide_uncached(&input())
+        };
+        let decision = decided.map_err(|e| {
             tracing::error!(error = %e, "policy evaluation failed");
             Rejection::Unavailable {
                 detail: "authorization is unavailable".into(),
@@ -565,16 +579,8 @@ impl Gateway {
         })
     }
 
-    async fn replay(
-        &self,
-        principal: &Principal,
-        action: &str,
-        first: IdempotencyRecord,
-        request_hash: [u8; 32],
-    ) -> Result<Accepted, Rejection> {
-        if first.request_hash != request_hash {
-            return Err(Rejection::IdempotencyKeyReused);
-        }
+    /// Audits one request answered with an earlier answer.
+    async fn audit_replay(&self, principal: &Principal, action: &str) -> Result<(), Rejection> {
         let draft = AuditDraft {
             at_ms: self.clock.now_ms(),
             principal: principal.name.clone(),
@@ -590,6 +596,20 @@ impl Gateway {
             })
             .await
             .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn replay(
+        &self,
+        principal: &Principal,
+        action: &str,
+        first: IdempotencyRecord,
+        request_hash: [u8; 32],
+    ) -> Result<Accepted, Rejection> {
+        if first.request_hash != request_hash {
+            return Err(Rejection::IdempotencyKeyReused);
+        }
+        self.audit_replay(principal, action).await?;
         Ok(Accepted {
             status: first.status,
             body: first.response,
@@ -637,7 +657,7 @@ impl Gateway {
             status: 202,
             response: body.clone(),
             created_at_ms: now,
-            expires_at_ms: now + self.options.idempotency_retention_ms,
+            expires_at_ms: now.saturating_add(self.options.idempotency_retention_ms),
         });
         let had_key = idempotency.is_some();
         match self
@@ -666,15 +686,29 @@ impl Gateway {
                     replayed: all_known && !had_key,
                 })
             }
-            CommitOutcome::Replay(first) => Ok(Accepted {
-                status: first.status,
-                body: first.response,
-                replayed: true,
-            }),
+            CommitOutcome::Replay(first) => {
+                self.audit_replay(principal, action).await?;
+                Ok(Accepted {
+                    status: first.status,
+                    body: first.response,
+                    replayed: true,
+                })
+            }
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),
             CommitOutcome::EventConflict { id } => Err(Rejection::EventIdReused { id }),
         }
     }
+}
+
+/// Most plants one cached policy decision may name.
+const MAX_CACHED_SITES: usize = 8;
+
+/// A plant code as the envelope allows it: 1 to 16 of `A-Za-z0-9_-`.
+fn is_site_code(site: &str) -> bool {
+    (1..=16).contains(&site.len())
+        && site
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Commands go through `/v1/commands/{type}` (one at a time, with an

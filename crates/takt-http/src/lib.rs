@@ -1,7 +1,7 @@
 //! Takt's HTTP surface (axum). The only place errors become HTTP statuses.
 //!
 //! - [`data_router`]: the data plane systems post to (`/v1/events`,
-//!   `/v1/commands/{type}`).
+//!   `/v1/commands/{type}`, `/v1/interfaces/{name}/messages`).
 //! - [`admin_router`]: health, readiness, message reads and audit
 //!   verification for operators. It is served on its own listener.
 //! - [`metrics`]: the Prometheus recorder behind the admin API's `/metrics`.

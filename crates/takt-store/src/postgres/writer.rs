@@ -98,7 +98,8 @@ async fn write_commit(tx: &Transaction<'_>, commit: &Commit) -> Result<CommitOut
             .ok_or_else(|| {
                 StoreError::Unavailable("idempotency record vanished while claimed".into())
             })?;
-        append_audit(tx, &commit.audit).await?;
+        // The audit entries describe an acceptance that did not happen:
+        // the gateway audits the replay or refusal itself.
         return Ok(if first.request_hash == record.request_hash {
             CommitOutcome::Replay(first)
         } else {

@@ -50,6 +50,8 @@ pub struct SqliteStore {
     jobs: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
+    /// Connections kept for reads; extra ones opened under load are closed after use.
+    reader_limit: usize,
     readers: Arc<Mutex<Vec<Connection>>>,
 }
 
@@ -90,6 +92,7 @@ impl SqliteStore {
             jobs: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
             checkpointer: Mutex::new(Some((stop, checkpointer))),
+            reader_limit: options.readers.max(1),
             readers: Arc::new(Mutex::new(readers)),
         })
     }
@@ -122,6 +125,7 @@ impl SqliteStore {
     ) -> BoxFuture<'_, Result<T, StoreError>> {
         let readers = self.readers.clone();
         let path = self.path.clone();
+        let limit = self.reader_limit;
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let pooled = readers
@@ -133,7 +137,9 @@ impl SqliteStore {
                     None => schema::connect(&path, true)?,
                 };
                 let result = f(&conn);
-                if let Ok(mut pool) = readers.lock() {
+                if let Ok(mut pool) = readers.lock()
+                    && pool.len() < limit
+                {
                     pool.push(conn);
                 }
                 result

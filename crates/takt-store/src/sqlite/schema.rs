@@ -8,7 +8,13 @@ use takt_core::store::StoreError;
 use super::unavailable;
 
 /// Migrations in order; a database records the versions it has applied.
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_event_keys_by_seq.sql"),
+    ),
+];
 
 /// Opens a connection with Takt's pragmas: WAL, fsync on every commit.
 pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreError> {

@@ -8,7 +8,7 @@
 
 use std::sync::mpsc::Receiver;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use takt_core::audit::{AuditDraft, AuditHead};
 use takt_core::store::{
     Commit, CommitOutcome, EventOutcome, IdempotencyRecord, NewEvent, StoreError,
@@ -54,7 +54,9 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
             .map(|_| Err(StoreError::Unavailable(e.to_string())))
             .collect()
     };
-    let mut tx = match conn.transaction() {
+    // IMMEDIATE takes the write lock first, so a write on another connection
+    // (the idempotency purge) can never invalidate this transaction's snapshot.
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => return failed(unavailable(e)),
     };
@@ -116,7 +118,8 @@ fn write_commit(
     if let Some(record) = &commit.idempotency {
         let known = idempotency_record(conn, &record.principal, &record.key, record.created_at_ms)?;
         if let Some(first) = known {
-            append_audit(conn, &commit.audit, head)?;
+            // The audit entries describe an acceptance that did not happen:
+            // the gateway audits the replay or refusal itself.
             return Ok(if first.request_hash == record.request_hash {
                 CommitOutcome::Replay(first)
             } else {
