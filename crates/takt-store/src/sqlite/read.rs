@@ -56,15 +56,15 @@ pub(super) fn idempotency_record(
     .map_err(unavailable)
 }
 
-const EVENT_COLUMNS: &str = "e.seq, e.id, e.source, e.contract, e.dataschema, e.site, e.subject, e.partition_key, e.interface, e.principal, e.accepted_at_ms, e.body";
+const EVENT_COLUMNS: &str = "e.seq, e.id, e.source, e.contract, e.dataschema, e.site, e.subject, e.partition_key, e.interface, e.principal, e.accepted_at_ms, e.body, e.business_keys";
 
-fn event_row(conn: &Connection, r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
+fn event_row(r: &Row<'_>) -> rusqlite::Result<StoredEvent> {
     let seq: i64 = r.get(0)?;
-    let mut keys = conn
-        .prepare_cached("SELECT kind, value FROM event_keys WHERE seq = ?1 ORDER BY kind, value")?;
-    let business_keys = keys
-        .query_map([seq], |k| Ok((k.get(0)?, k.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let keys: String = r.get(12)?;
+    let mut business_keys: Vec<(String, String)> = serde_json::from_str(&keys).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(12, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    business_keys.sort();
     Ok(StoredEvent {
         seq,
         event: NewEvent {
@@ -88,7 +88,7 @@ pub(super) fn event(conn: &Connection, id: &str) -> Result<Option<StoredEvent>, 
     let sql =
         format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.id = ?1 ORDER BY e.seq LIMIT 1");
     conn.prepare_cached(&sql)
-        .and_then(|mut s| s.query_row([id], |r| event_row(conn, r)).optional())
+        .and_then(|mut s| s.query_row([id], event_row).optional())
         .map_err(unavailable)
 }
 
@@ -105,7 +105,7 @@ pub(super) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEven
     let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
     let rows = statement
         .query_map(params![q.after_seq, q.interface, kind, value, limit], |r| {
-            event_row(conn, r)
+            event_row(r)
         })
         .map_err(unavailable)?;
     rows.collect::<rusqlite::Result<Vec<_>>>()

@@ -12,7 +12,7 @@ const MIGRATIONS: [(i64, &str); 2] = [
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (
         2,
-        include_str!("../../migrations/sqlite/0002_event_keys_by_seq.sql"),
+        include_str!("../../migrations/sqlite/0002_business_keys_column.sql"),
     ),
 ];
 

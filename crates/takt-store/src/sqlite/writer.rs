@@ -147,35 +147,43 @@ fn write_commit(
 
 /// Stores an event; `None` when its `source`+`id` exist with another body.
 fn insert_event(conn: &Connection, event: &NewEvent) -> Result<Option<EventOutcome>, StoreError> {
-    let existing: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT seq, body FROM events WHERE source = ?1 AND id = ?2")
+    let keys = serde_json::to_string(&event.business_keys)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let inserted: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO events (id, source, contract, dataschema, site, subject, partition_key, interface, principal, accepted_at_ms, body, business_keys)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (id, source) DO NOTHING RETURNING seq",
+        )
         .and_then(|mut s| {
-            s.query_row(params![event.source, event.id], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            s.query_row(
+                params![
+                    event.id, event.source, event.contract, event.dataschema, event.site, event.subject,
+                    event.partition_key, event.interface, event.principal, event.accepted_at_ms, event.body, keys,
+                ],
+                |r| r.get(0),
+            )
             .optional()
         })
         .map_err(unavailable)?;
-    if let Some((seq, body)) = existing {
+    let Some(seq) = inserted else {
+        // Seen before: a retry of the same event, or another event reusing the id.
+        let (seq, body): (i64, Vec<u8>) = conn
+            .prepare_cached("SELECT seq, body FROM events WHERE id = ?1 AND source = ?2")
+            .and_then(|mut s| {
+                s.query_row(params![event.id, event.source], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+            })
+            .map_err(unavailable)?;
         return Ok((body == event.body).then_some(EventOutcome::AlreadyStored(seq)));
-    }
-    conn.prepare_cached(
-        "INSERT INTO events (id, source, contract, dataschema, site, subject, partition_key, interface, principal, accepted_at_ms, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            event.id, event.source, event.contract, event.dataschema, event.site, event.subject,
-            event.partition_key, event.interface, event.principal, event.accepted_at_ms, event.body,
-        ])
-    })
-    .map_err(unavailable)?;
-    let seq = conn.last_insert_rowid();
-    let mut keys = conn
+    };
+    let mut insert_key = conn
         .prepare_cached("INSERT OR IGNORE INTO event_keys (kind, value, seq) VALUES (?1, ?2, ?3)")
         .map_err(unavailable)?;
     for (kind, value) in &event.business_keys {
-        keys.execute(params![kind, value, seq])
+        insert_key
+            .execute(params![kind, value, seq])
             .map_err(unavailable)?;
     }
     Ok(Some(EventOutcome::Stored(seq)))
