@@ -68,9 +68,13 @@ pub struct NewEvent {
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
-    /// Position in the log: strictly increasing in accepted order. SQLite
-    /// numbers without gaps; PostgreSQL may skip numbers after a rollback
-    /// or a race between instances.
+    /// Position in the log. With one writer (SQLite, or one PostgreSQL
+    /// instance) positions increase in commit order; SQLite numbers without
+    /// gaps. With several PostgreSQL instances, positions are taken at insert
+    /// time and two instances' commits may become visible out of position
+    /// order, so a reader paging by position can miss an event committed
+    /// late: ordered delivery across instances needs a commit-ordered log
+    /// (the delivery engine's job), not this number alone.
     pub seq: i64,
     /// What was stored.
     pub event: NewEvent,
@@ -186,4 +190,8 @@ pub trait Store: Send + Sync {
 
     /// The recorded end of the audit chain.
     fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>>;
+
+    /// Whether commits can still be made: false once the writer has stopped.
+    /// Readiness checks use it, since reads may still work without a writer.
+    fn accepts_commits(&self) -> bool;
 }

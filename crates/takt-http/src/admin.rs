@@ -68,8 +68,13 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the store answers.
+/// Ready when the store answers and can still take commits.
 async fn ready(State(gateway): State<Arc<Gateway>>) -> Response {
+    if !gateway.store().accepts_commits() {
+        return Problem::new(ErrorCode::Unavailable, "the store's writer has stopped")
+            .retry_after(5)
+            .into_response();
+    }
     match gateway.store().audit_head().await {
         Ok(_) => Json(json!({"status": "ready"})).into_response(),
         Err(_) => Problem::new(ErrorCode::Unavailable, "the store does not answer")

@@ -89,6 +89,16 @@ async fn sqlite_survives_reopen_and_continues_the_chain() {
     let outcome = store.commit(conformance::ingest(5)).await.unwrap();
     assert!(matches!(outcome, CommitOutcome::Committed(_)));
     assert_eq!(verify_audit(&store).await.unwrap(), 6);
+    assert!(store.accepts_commits());
+    store.close();
+    assert!(
+        !store.accepts_commits(),
+        "a closed store says so, so readiness fails"
+    );
+    assert!(matches!(
+        store.commit(conformance::ingest(6)).await,
+        Err(takt_core::store::StoreError::ShuttingDown)
+    ));
 }
 
 /// Opens the database behind the store's back, as an attacker with file access would.

@@ -48,6 +48,7 @@ impl PostgresOptions {
 /// The PostgreSQL store: a writer task doing group commit, a shared reader connection.
 pub struct PostgresStore {
     jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    writer: tokio::task::JoinHandle<()>,
     reader: Mutex<Client>,
     options: PostgresOptions,
 }
@@ -72,9 +73,10 @@ impl PostgresStore {
             let (url, name) = (url.clone(), name.clone());
             Box::pin(async move { schema::connect(&url, &name).await })
         });
-        tokio::spawn(writer::run(writer_client, receiver, reconnect));
+        let writer = tokio::spawn(writer::run(writer_client, receiver, reconnect));
         Ok(Self {
             jobs: std::sync::Mutex::new(Some(sender)),
+            writer,
             reader: Mutex::new(reader),
             options,
         })
@@ -98,6 +100,10 @@ impl PostgresStore {
 }
 
 impl Store for PostgresStore {
+    fn accepts_commits(&self) -> bool {
+        self.jobs.lock().is_ok_and(|jobs| jobs.is_some()) && !self.writer.is_finished()
+    }
+
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         let (reply, answer) = oneshot::channel();
         let sent = match self.jobs.lock() {

@@ -165,6 +165,15 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn accepts_commits(&self) -> bool {
+        let open = self.jobs.lock().is_ok_and(|jobs| jobs.is_some());
+        let running = self
+            .writer
+            .lock()
+            .is_ok_and(|w| w.as_ref().is_some_and(|h| !h.is_finished()));
+        open && running
+    }
+
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         let (reply, answer) = oneshot::channel();
         let sent = match self.jobs.lock() {

@@ -70,6 +70,10 @@ pub fn ingest(n: u32) -> Commit {
 }
 
 pub async fn stores_events_in_order_and_reads_them_back(store: Arc<dyn Store>) {
+    assert!(
+        store.accepts_commits(),
+        "a freshly opened store takes commits"
+    );
     for n in 0..10 {
         assert_eq!(
             store.commit(ingest(n)).await.unwrap(),
