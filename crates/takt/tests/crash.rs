@@ -1,4 +1,5 @@
-//! `kill -9` at random instants while clients post: nothing acknowledged is
+//! `kill -9` at random instants while clients post (CloudEvents, and native
+//! postings whose ids the hub mints): nothing acknowledged is
 //! lost, nothing is stored twice, and the audit chain still verifies.
 #![allow(clippy::unwrap_used)]
 
@@ -87,9 +88,25 @@ struct Ledger {
     sent: BTreeSet<u64>,
 }
 
-/// Posts distinct events; a request whose outcome is unknown (connection
-/// error) is retried with the same Idempotency-Key until it gets an answer.
+/// What the clients post.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// CloudEvents with fixed ids and an Idempotency-Key.
+    Events,
+    /// Native goods issues: the hub mints the event ids, so only the
+    /// idempotency record (keyed by the posting number) prevents duplicates.
+    Native,
+}
+
+fn goods_issue(n: u64) -> Value {
+    json!({"MBLNR": format!("49{n:08}"), "WERKS": "1010", "AUFNR": "100012345", "VORNR": "0010",
+           "MATNR": "RM-4711", "MENGE": "2.5", "MEINS": "KG", "BUDAT": "2026-11-26T08:00:00Z"})
+}
+
+/// Posts distinct messages; a request whose outcome is unknown (connection
+/// error) is retried unchanged until it gets an answer.
 async fn client(
+    route: Route,
     id: u64,
     base: Arc<Mutex<String>>,
     ledger: Arc<Mutex<Ledger>>,
@@ -103,18 +120,29 @@ async fn client(
     while !*stop.lock().unwrap() {
         n += 1;
         ledger.lock().unwrap().sent.insert(n);
-        let body = event(n).to_string();
+        let (path, media, body) = match route {
+            Route::Events => (
+                "/v1/events",
+                "application/cloudevents+json",
+                event(n).to_string(),
+            ),
+            Route::Native => (
+                "/v1/interfaces/mes1010-production/messages",
+                "application/json",
+                goods_issue(n).to_string(),
+            ),
+        };
         loop {
-            let url = format!("{}/v1/events", base.lock().unwrap());
-            let sent = http
+            let url = format!("{}{path}", base.lock().unwrap());
+            let mut request = http
                 .post(url)
                 .bearer_auth(KEY)
-                .header("content-type", "application/cloudevents+json")
-                .header("idempotency-key", format!("ev-{n}"))
-                .body(body.clone())
-                .send()
-                .await;
-            match sent {
+                .header("content-type", media)
+                .body(body.clone());
+            if route == Route::Events {
+                request = request.header("idempotency-key", format!("ev-{n}"));
+            }
+            match request.send().await {
                 Ok(r) if r.status().is_success() => {
                     ledger.lock().unwrap().acked.insert(n);
                     break;
@@ -122,7 +150,7 @@ async fn client(
                 Ok(r) if r.status() == 409 || r.status() == 503 => {
                     tokio::time::sleep(Duration::from_millis(20)).await
                 }
-                Ok(r) => panic!("unexpected answer {} for event {n}", r.status()),
+                Ok(r) => panic!("unexpected answer {} for posting {n}", r.status()),
                 // Unknown outcome: the server may have died before or after committing.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             }
@@ -130,8 +158,42 @@ async fn client(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
+/// Reads every stored message back, counting them per business key: the
+/// event id, or for native postings the MES posting number.
+async fn stored_by_key(admin: &str, route: Route) -> BTreeMap<String, usize> {
+    let http = reqwest::Client::new();
+    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let url = format!("{admin}/v1/messages?limit=1000&after={after}");
+        let page: Value = http
+            .get(url)
+            .bearer_auth(OPS)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for item in page["items"].as_array().unwrap() {
+            let key = match route {
+                Route::Events => item["id"].as_str().unwrap(),
+                Route::Native => item["message"]["data"]["consumptionId"].as_str().unwrap(),
+            };
+            *stored.entry(key.to_owned()).or_default() += 1;
+        }
+        match page["next_after"].as_i64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    stored
+}
+
+/// Kills the server with SIGKILL at random instants while clients post on
+/// `route`, then checks: every acknowledged posting is stored exactly once,
+/// nothing is stored twice or unsent, and the audit chain verifies.
+async fn kill_nine_under_load(route: Route, key: impl Fn(u64) -> String) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("takt.db");
     let mut server = start(&db);
@@ -139,7 +201,15 @@ async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let stop = Arc::new(Mutex::new(false));
     let clients: Vec<_> = (1..=CLIENTS as u64)
-        .map(|id| tokio::spawn(client(id, base.clone(), ledger.clone(), stop.clone())))
+        .map(|id| {
+            tokio::spawn(client(
+                route,
+                id,
+                base.clone(),
+                ledger.clone(),
+                stop.clone(),
+            ))
+        })
         .collect();
     let mut seed = 0x9e37_79b9_7f4a_7c15 ^ u64::from(std::process::id());
     for _ in 0..KILLS {
@@ -159,31 +229,7 @@ async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
             .unwrap();
     }
 
-    // Read back everything the hub stored.
-    let http = reqwest::Client::new();
-    let mut stored: BTreeMap<String, usize> = BTreeMap::new();
-    let mut after = 0;
-    loop {
-        let url = format!("{}/v1/messages?limit=1000&after={after}", server.admin);
-        let page: Value = http
-            .get(url)
-            .bearer_auth(OPS)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for item in page["items"].as_array().unwrap() {
-            *stored
-                .entry(item["id"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
-        match page["next_after"].as_i64() {
-            Some(next) => after = next,
-            None => break,
-        }
-    }
+    let stored = stored_by_key(&server.admin, route).await;
     let ledger = std::mem::take(&mut *ledger.lock().unwrap());
     eprintln!(
         "kills: {KILLS}, sent: {}, acknowledged: {}, stored: {}",
@@ -197,27 +243,24 @@ async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
         ledger.acked.len()
     );
     for n in &ledger.acked {
-        let id = event(*n)["id"].as_str().unwrap().to_owned();
         assert_eq!(
-            stored.get(&id),
+            stored.get(&key(*n)),
             Some(&1),
-            "acknowledged event {id} must be stored exactly once"
+            "acknowledged posting {} must be stored exactly once",
+            key(*n)
         );
     }
     assert!(
         stored.values().all(|&count| count == 1),
-        "no event is stored twice"
+        "no posting is stored twice"
     );
-    let sent_ids: BTreeSet<String> = ledger
-        .sent
-        .iter()
-        .map(|n| event(*n)["id"].as_str().unwrap().to_owned())
-        .collect();
+    let sent: BTreeSet<String> = ledger.sent.iter().map(|n| key(*n)).collect();
     assert!(
-        stored.keys().all(|id| sent_ids.contains(id)),
+        stored.keys().all(|k| sent.contains(k)),
         "nothing is stored that was not sent"
     );
 
+    let http = reqwest::Client::new();
     let verify: Value = http
         .get(format!("{}/v1/audit/verify", server.admin))
         .bearer_auth(OPS)
@@ -240,4 +283,20 @@ async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
         "{}",
         String::from_utf8_lossy(&offline.stdout)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_nine_loses_nothing_acknowledged_and_duplicates_nothing() {
+    kill_nine_under_load(Route::Events, |n| {
+        event(n)["id"].as_str().unwrap().to_owned()
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_nine_native_postings_are_stored_once_by_their_idempotency_record() {
+    kill_nine_under_load(Route::Native, |n| {
+        goods_issue(n)["MBLNR"].as_str().unwrap().to_owned()
+    })
+    .await;
 }
