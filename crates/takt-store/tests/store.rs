@@ -155,3 +155,74 @@ async fn sqlite_audit_tampering_is_detected() {
         }
     }
 }
+
+/// Two PostgreSQL stores on one schema stand for two hub instances: racing
+/// the same idempotency key and the same event, each is stored exactly once
+/// and the audit chain stays linear.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_postgres_instances_store_each_key_and_event_once() {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let schema = format!(
+        "takt_pair_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    );
+    let options = PostgresOptions {
+        schema,
+        ..PostgresOptions::new(postgres_url())
+    };
+    let a: Arc<dyn Store> = Arc::new(PostgresStore::open(options.clone()).await.unwrap());
+    let b: Arc<dyn Store> = Arc::new(PostgresStore::open(options).await.unwrap());
+    for round in 0..20u32 {
+        // The same key from both instances at once: one commit, one replay.
+        let keyed = |n: u32| {
+            let mut commit = conformance::ingest(1000 + round * 10 + n);
+            commit.idempotency = Some(conformance::record(
+                &format!("k-{round}"),
+                b"same",
+                1_764_000_000_000,
+            ));
+            commit
+        };
+        let (x, y) = tokio::join!(a.commit(keyed(0)), b.commit(keyed(1)));
+        let outcomes = [x.unwrap(), y.unwrap()];
+        let committed = outcomes
+            .iter()
+            .filter(|o| matches!(o, CommitOutcome::Committed(_)))
+            .count();
+        let replayed = outcomes
+            .iter()
+            .filter(|o| matches!(o, CommitOutcome::Replay(_)))
+            .count();
+        assert_eq!((committed, replayed), (1, 1), "round {round}: {outcomes:?}");
+        // The same event (same source, id and body) from both instances.
+        let (x, y) = tokio::join!(
+            a.commit(conformance::ingest(5000 + round)),
+            b.commit(conformance::ingest(5000 + round))
+        );
+        let stored: Vec<bool> = [x.unwrap(), y.unwrap()]
+            .iter()
+            .map(|o| matches!(o, CommitOutcome::Committed(e) if matches!(e[0], takt_core::store::EventOutcome::Stored(_))))
+            .collect();
+        assert_eq!(
+            stored.iter().filter(|s| **s).count(),
+            1,
+            "round {round}: exactly one instance stores the event"
+        );
+    }
+    let all = a
+        .events(EventQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        all.len(),
+        40,
+        "20 keyed commits and 20 events, each stored once"
+    );
+    // 20 keyed commits + 40 event commits (the losing one still audits its attempt as AlreadyStored).
+    let entries = verify_audit(a.as_ref()).await.unwrap();
+    assert_eq!(entries, 60, "the chain is linear across both instances");
+}
