@@ -1,0 +1,342 @@
+//! The ingest pipeline: one request in, one durable answer out.
+
+mod authorize;
+mod check;
+mod commit;
+mod native;
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use takt_core::audit::AuditDraft;
+use takt_core::deployment::Deployment;
+use takt_core::ingest::{new_event, sites_of};
+use takt_core::mapping::MapEnv;
+use takt_core::native::{EnvelopeFacts, NativeError, NativeInterface};
+use takt_core::policy::Policy;
+use takt_core::registry::{Pattern, Registry};
+use takt_core::store::{
+    Clock, Commit, CommitOutcome, EventOutcome, IdempotencyRecord, Store, StoreError,
+};
+use takt_core::validate::{Validated, Violation};
+use takt_model::config::InterfaceConfig;
+
+use crate::limits::RateLimits;
+use crate::{Principal, Principals, Rejection};
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// Limits that are not per interface.
+#[derive(Debug, Clone)]
+pub struct GatewayOptions {
+    /// Most events in one batch request.
+    pub max_batch_events: usize,
+    /// How long an idempotency key's first answer is kept.
+    pub idempotency_retention_ms: i64,
+}
+
+/// Which endpoint a request came through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `POST /v1/events`: CloudEvents, one or a batch.
+    Events,
+    /// `POST /v1/commands/{type}`: one command of that type; `Idempotency-Key` required.
+    Command(String),
+    /// `POST /v1/interfaces/{name}/messages`: a native payload for that interface's mapping.
+    Native(String),
+}
+
+/// One request, as the HTTP layer hands it over.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    /// Which endpoint.
+    pub route: Route,
+    /// The raw body (hashed for idempotency, parsed here).
+    pub body: Vec<u8>,
+    /// Whether the media type is `application/cloudevents-batch+json`.
+    pub batch: bool,
+    /// The `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+    /// Plants named in headers (`Takt-Site-Id`), checked like those in the body.
+    pub header_sites: Vec<String>,
+}
+
+/// A durable answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// HTTP status (202).
+    pub status: u16,
+    /// JSON body.
+    pub body: Vec<u8>,
+    /// True when this repeats an earlier answer (same key, or same `source`+`id`).
+    pub replayed: bool,
+}
+
+/// Removes an idempotency key from the in-flight set when the request ends.
+struct InFlight<'a> {
+    set: &'a Mutex<HashSet<(String, String)>>,
+    key: (String, String),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.key);
+        }
+    }
+}
+
+/// A message that passed validation, with the interface it goes through.
+struct Checked<'r> {
+    validated: Validated<'r>,
+    interface: String,
+}
+
+/// The gateway: shared by every request handler.
+pub struct Gateway {
+    registry: Arc<Registry>,
+    deployment: Arc<Deployment>,
+    principals: Principals,
+    policy: Policy,
+    limits: RateLimits,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    options: GatewayOptions,
+    natives: HashMap<String, NativeInterface>,
+    in_flight: Mutex<HashSet<(String, String)>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Builds a gateway over a checked deployment, its registry and a store.
+    pub fn new(
+        registry: Arc<Registry>,
+        deployment: Arc<Deployment>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        options: GatewayOptions,
+    ) -> takt_core::Result<Self> {
+        deployment.check(&registry)?;
+        let policy = Policy::new(&deployment.policies)?;
+        let natives = deployment
+            .natives
+            .iter()
+            .map(|(name, source)| Ok((name.clone(), NativeInterface::compile(source)?)))
+            .collect::<takt_core::Result<HashMap<_, _>>>()?;
+        Ok(Self {
+            natives,
+            principals: Principals::from_deployment(&deployment)?,
+            limits: RateLimits::from_deployment(&deployment),
+            registry,
+            deployment,
+            policy,
+            store,
+            clock,
+            options,
+            in_flight: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The contract registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The deployment served.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The store, for read endpoints.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Finds the principal an API key or a JWT proves.
+    pub fn authenticate(&self, credential: Option<&str>) -> Result<Arc<Principal>, Rejection> {
+        credential
+            .and_then(|c| self.principals.authenticate(c))
+            .ok_or(Rejection::Unauthenticated)
+    }
+
+    /// Runs a request through every check and commits it durably.
+    ///
+    /// Rejections are audited too (best effort: a store failure while
+    /// auditing a rejection does not change the answer).
+    pub async fn ingest(
+        &self,
+        principal: &Principal,
+        request: IngestRequest,
+    ) -> Result<Accepted, Rejection> {
+        let action = request.route.action();
+        let route = request.route.label();
+        let started = std::time::Instant::now();
+        let result = self.run(principal, request, action).await;
+        if let Err(rejection) = &result {
+            self.audit_rejection(&principal.name, action, rejection)
+                .await;
+        }
+        let outcome = match &result {
+            Ok(accepted) if accepted.replayed => {
+                metrics::counter!("takt_idempotent_replays_total", "route" => route).increment(1);
+                "replayed"
+            }
+            Ok(_) => "accepted",
+            Err(rejection) => rejection.code().as_str(),
+        };
+        metrics::counter!("takt_requests_total", "route" => route, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("takt_request_duration_seconds", "route" => route)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    /// Audits (and counts) a request that failed before a principal was known.
+    pub async fn audit_unauthenticated(&self, route: &Route) {
+        let action = route.action();
+        metrics::counter!("takt_requests_total", "route" => route.label(), "outcome" => "unauthenticated").increment(1);
+        self.audit_rejection("anonymous", action, &Rejection::Unauthenticated)
+            .await;
+    }
+
+    /// Audits a request the HTTP layer refused after authentication (body
+    /// too large, wrong media type, malformed header).
+    pub async fn audit_refused(&self, principal: &Principal, route: &Route, rejection: &Rejection) {
+        metrics::counter!("takt_requests_total", "route" => route.label(), "outcome" => rejection.code().as_str()).increment(1);
+        self.audit_rejection(&principal.name, route.action(), rejection)
+            .await;
+    }
+
+    async fn audit_rejection(&self, principal: &str, action: &str, rejection: &Rejection) {
+        let draft = AuditDraft {
+            at_ms: self.clock.now_ms(),
+            principal: principal.to_owned(),
+            action: action.to_owned(),
+            interface: None,
+            outcome: format!("rejected:{}", rejection.code()),
+            message_id: None,
+        };
+        if let Err(e) = self
+            .store
+            .commit(Commit {
+                audit: vec![draft],
+                ..Commit::default()
+            })
+            .await
+        {
+            tracing::warn!(error = %e, "could not audit a rejection");
+        }
+    }
+
+    async fn run(
+        &self,
+        principal: &Principal,
+        request: IngestRequest,
+        action: &str,
+    ) -> Result<Accepted, Rejection> {
+        let (messages, fixed_interface, mapped_key) = match &request.route {
+            Route::Native(name) => {
+                let (message, key) = self.map_native(principal, name, &request)?;
+                (vec![message], Some(name.as_str()), key)
+            }
+            _ => (self.parse(&request)?, None, None),
+        };
+        let interfaces = self.authorize(principal, &messages, &request, fixed_interface)?;
+        if fixed_interface.is_none() {
+            self.rate_limit(principal, &interfaces)?;
+        }
+        let checked = self.validate(messages, interfaces, &request.route, request.batch)?;
+        let key = match (&request.route, &request.idempotency_key, mapped_key) {
+            (_, Some(key), _) => Some(key.clone()),
+            (Route::Native(name), None, Some(key)) => Some(format!("native:{name}:{key}")),
+            (Route::Command(_) | Route::Native(_), None, _) => {
+                return Err(Rejection::IdempotencyKeyMissing);
+            }
+            (Route::Events, None, _) => None,
+        };
+        let request_hash: [u8; 32] = Sha256::digest(&request.body).into();
+        let _in_flight = match &key {
+            Some(key) => Some(self.enter(principal, key)?),
+            None => None,
+        };
+        let now = self.clock.now_ms();
+        if let Some(key) = &key
+            && let Some(first) = self
+                .store
+                .idempotency(&principal.name, key, now)
+                .await
+                .map_err(unavailable)?
+        {
+            return self.replay(principal, action, first, request_hash).await;
+        }
+        self.commit(
+            principal,
+            action,
+            checked,
+            key,
+            request_hash,
+            request.batch,
+            now,
+        )
+        .await
+    }
+}
+
+impl Route {
+    /// The metrics label of this route: `events`, `commands` or `native`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Events => "events",
+            Self::Command(_) => "commands",
+            Self::Native(_) => "native",
+        }
+    }
+
+    /// The audit action of requests on this route.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Self::Events => "event.ingest",
+            Self::Command(_) => "command.record",
+            Self::Native(_) => "native.ingest",
+        }
+    }
+}
+
+pub(super) fn unavailable(e: StoreError) -> Rejection {
+    tracing::error!(error = %e, "store unavailable");
+    match e {
+        StoreError::ShuttingDown => Rejection::Unavailable {
+            detail: "the hub is shutting down".into(),
+            retry_after_secs: 5,
+        },
+        _ => Rejection::Unavailable {
+            detail: "the hub cannot store messages right now".into(),
+            retry_after_secs: 1,
+        },
+    }
+}
