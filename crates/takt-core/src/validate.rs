@@ -26,12 +26,20 @@ pub struct Violation {
 }
 
 impl Violation {
-    fn new(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Self {
+    /// A violation of `rule` at `pointer`, explained by `message`.
+    pub fn new(pointer: impl Into<String>, rule: &str, message: impl Into<String>) -> Self {
         Self {
             pointer: pointer.into(),
             rule: rule.to_owned(),
             message: message.into(),
         }
+    }
+}
+
+impl Violation {
+    /// The body is not JSON at all (rule `json`, at the root).
+    pub fn not_json(error: &serde_json::Error) -> Self {
+        Self::new("", "json", format!("not valid JSON: {error}"))
     }
 }
 
@@ -60,11 +68,7 @@ impl Registry {
     pub fn validate_bytes(&self, bytes: &[u8]) -> Result<Validated<'_>, Vec<Violation>> {
         match serde_json::from_slice(bytes) {
             Ok(message) => self.validate(message),
-            Err(e) => Err(vec![Violation::new(
-                "",
-                "json",
-                format!("not valid JSON: {e}"),
-            )]),
+            Err(e) => Err(vec![Violation::not_json(&e)]),
         }
     }
 
@@ -168,7 +172,7 @@ fn collect(
         let mut pointer = format!("{prefix}{}", error.instance_path().as_str());
         if let ValidationErrorKind::Required { property } = error.kind() {
             pointer.push('/');
-            pointer.push_str(&escape(property.as_str().unwrap_or_default()));
+            pointer.push_str(&pointer_segment(property.as_str().unwrap_or_default()));
         }
         out.push(Violation::new(
             pointer,
@@ -179,7 +183,7 @@ fn collect(
 }
 
 /// Escapes a property name as one JSON pointer segment (RFC 6901).
-fn escape(segment: &str) -> String {
+pub fn pointer_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 

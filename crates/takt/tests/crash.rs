@@ -71,12 +71,15 @@ fn next(state: &mut u64) -> u64 {
     *state
 }
 
+/// The consumption example with id `n`; the file is read once.
 fn event(n: u64) -> Value {
-    let text = std::fs::read_to_string(
-        root().join("contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json"),
-    )
-    .unwrap();
-    let mut message: Value = serde_json::from_str(&text).unwrap();
+    static TEMPLATE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let path =
+            root().join("contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    });
+    let mut message = template.clone();
     message["id"] = json!(format!("0193a3f0-6c2e-7b1a-9d4e-{n:012x}"));
     message
 }

@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 use super::change::Change;
 use super::diff::{Differ, TRUE};
 use super::sample::{accepted, rejected};
-use super::schema::{Node, segment};
+use super::schema::Node;
+use crate::validate::pointer_segment as segment;
 
 fn properties<'a>(node: &Node<'a>) -> Option<&'a Map<String, Value>> {
     node.get("properties").and_then(Value::as_object)

@@ -146,8 +146,3 @@ pub(super) fn admits(types: &Option<Vec<&str>>, t: &str) -> bool {
         Some(list) => list.contains(&t) || (t == "integer" && list.contains(&"number")),
     }
 }
-
-/// Escapes a property name as one JSON pointer segment (RFC 6901).
-pub(super) fn segment(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
-}

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::Findings;
 use crate::compat::{self, Version};
 use crate::registry::{Contract, ContractVersion, Pattern, Registry};
+use crate::validate::pointer_segment;
 
 /// Keywords draft-07 tools do not know.
 const NOT_IN_DRAFT07: [&str; 10] = [
@@ -55,11 +56,7 @@ fn walk<'a>(value: &'a Value, pointer: &str, visit: &mut dyn FnMut(&str, &'a Map
         Value::Object(map) => {
             visit(pointer, map);
             for (key, child) in map {
-                walk(
-                    child,
-                    &format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1")),
-                    visit,
-                );
+                walk(child, &format!("{pointer}/{}", pointer_segment(key)), visit);
             }
         }
         Value::Array(items) => {

@@ -9,13 +9,7 @@ impl Gateway {
                 "commands are sent one at a time, not as a batch".into(),
             ));
         }
-        let value: Value = serde_json::from_slice(&request.body).map_err(|e| {
-            Rejection::Invalid(vec![Violation {
-                pointer: String::new(),
-                rule: "json".into(),
-                message: format!("not valid JSON: {e}"),
-            }])
-        })?;
+        let value: Value = parse_json(&request.body)?;
         let messages = match (request.batch, value) {
             (true, Value::Array(items)) => items,
             (true, _) => {
@@ -43,13 +37,13 @@ impl Gateway {
         if let Route::Command(path_type) = &request.route
             && messages[0].get("type").and_then(Value::as_str) != Some(path_type.as_str())
         {
-            return Err(Rejection::Invalid(vec![Violation {
-                pointer: "/type".into(),
-                rule: "route".into(),
-                message: format!(
+            return Err(Rejection::Invalid(vec![Violation::new(
+                "/type",
+                "route",
+                format!(
                     "this endpoint takes {path_type}; send other types to their own /v1/commands/{{type}}"
                 ),
-            }]));
+            )]));
         }
         Ok(messages)
     }
@@ -105,9 +99,5 @@ fn route_violation(route: &Route, validated: &Validated<'_>) -> Option<Violation
             "{contract} is a command; post it to /v1/commands/{contract} with an Idempotency-Key"
         ),
     };
-    Some(Violation {
-        pointer: "/type".into(),
-        rule: "route".into(),
-        message,
-    })
+    Some(Violation::new("/type", "route", message))
 }

@@ -327,6 +327,11 @@ impl Route {
     }
 }
 
+/// A request body as JSON, or the `json` violation that says why not.
+pub(super) fn parse_json(body: &[u8]) -> Result<Value, Rejection> {
+    serde_json::from_slice(body).map_err(|e| Rejection::Invalid(vec![Violation::not_json(&e)]))
+}
+
 pub(super) fn unavailable(e: StoreError) -> Rejection {
     tracing::error!(error = %e, "store unavailable");
     match e {

@@ -26,13 +26,7 @@ impl Gateway {
         let sites = request.header_sites.iter().cloned().collect();
         self.decide(principal, interface, native.contract(), sites)?;
         self.limits.take(name, &principal.name, 1)?;
-        let payload: Value = serde_json::from_slice(&request.body).map_err(|e| {
-            Rejection::Invalid(vec![Violation {
-                pointer: String::new(),
-                rule: "json".into(),
-                message: format!("not valid JSON: {e}"),
-            }])
-        })?;
+        let payload: Value = parse_json(&request.body)?;
         let now_ms = self.clock.now_ms();
         let now = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
         let env = MapEnv {

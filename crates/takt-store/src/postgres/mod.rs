@@ -11,11 +11,10 @@ use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
     BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
-use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
-use self::writer::Job;
+use crate::commit::{CommitQueue, queue};
 
 fn unavailable(e: tokio_postgres::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -47,7 +46,7 @@ impl PostgresOptions {
 
 /// The PostgreSQL store: a writer task doing group commit, a shared reader connection.
 pub struct PostgresStore {
-    jobs: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    jobs: CommitQueue,
     writer: tokio::task::JoinHandle<()>,
     reader: Mutex<Client>,
     options: PostgresOptions,
@@ -67,7 +66,7 @@ impl PostgresStore {
         let mut writer_client = schema::connect(&options.url, &options.schema).await?;
         schema::migrate(&mut writer_client).await?;
         let reader = schema::connect(&options.url, &options.schema).await?;
-        let (sender, receiver) = mpsc::channel(options.queue_capacity.max(1));
+        let (jobs, receiver) = queue(options.queue_capacity);
         let (url, name) = (options.url.clone(), options.schema.clone());
         let reconnect: writer::Reconnect = Box::new(move || {
             let (url, name) = (url.clone(), name.clone());
@@ -75,7 +74,7 @@ impl PostgresStore {
         });
         let writer = tokio::spawn(writer::run(writer_client, receiver, reconnect));
         Ok(Self {
-            jobs: std::sync::Mutex::new(Some(sender)),
+            jobs,
             writer,
             reader: Mutex::new(reader),
             options,
@@ -84,9 +83,7 @@ impl PostgresStore {
 
     /// Stops taking commits; queued ones are still written.
     pub fn close(&self) {
-        if let Ok(mut jobs) = self.jobs.lock() {
-            jobs.take();
-        }
+        self.jobs.close();
     }
 
     /// Runs a read on the reader connection, reconnecting it if it was lost.
@@ -101,29 +98,11 @@ impl PostgresStore {
 
 impl Store for PostgresStore {
     fn accepts_commits(&self) -> bool {
-        self.jobs.lock().is_ok_and(|jobs| jobs.is_some()) && !self.writer.is_finished()
+        self.jobs.is_open() && !self.writer.is_finished()
     }
 
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
-        let (reply, answer) = oneshot::channel();
-        let sent = match self.jobs.lock() {
-            Ok(guard) => match guard.as_ref() {
-                Some(sender) => sender.try_send(Job { commit, reply }).map_err(|e| match e {
-                    TrySendError::Full(_) => {
-                        StoreError::Unavailable("the commit queue is full".into())
-                    }
-                    TrySendError::Closed(_) => StoreError::ShuttingDown,
-                }),
-                None => Err(StoreError::ShuttingDown),
-            },
-            Err(_) => Err(StoreError::Unavailable("commit queue poisoned".into())),
-        };
-        Box::pin(async move {
-            sent?;
-            answer.await.map_err(|_| {
-                StoreError::Unavailable("the writer stopped before answering".into())
-            })?
-        })
+        self.jobs.submit(commit)
     }
 
     fn idempotency(

@@ -1,7 +1,7 @@
 //! The writer task: group commit on PostgreSQL.
 //!
 //! Same shape as the SQLite writer: take every commit already queued (up to
-//! [`MAX_BATCH`]), apply each in its own savepoint of one transaction, commit
+//! a full batch), apply each in its own savepoint of one transaction, commit
 //! once, then answer. Across hub instances, unique constraints decide
 //! idempotency and de-duplication, and the audit head row is locked, so
 //! concurrent instances never store a key twice or fork the chain.
@@ -10,32 +10,18 @@ use takt_core::audit::{AuditDraft, AuditHead};
 use takt_core::store::{
     Commit, CommitOutcome, EventOutcome, IdempotencyRecord, NewEvent, StoreError,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_postgres::{Client, Transaction};
 
 use super::read::{hash_of, idempotency_record};
 use super::unavailable;
-
-/// Most commits applied in one transaction.
-const MAX_BATCH: usize = 512;
-
-pub(super) struct Job {
-    pub(super) commit: Commit,
-    pub(super) reply: oneshot::Sender<Result<CommitOutcome, StoreError>>,
-}
+use crate::commit::{Job, all_failed, answer, known_key, next_batch};
 
 /// How the writer gets a connection again after losing it.
 pub(super) type Reconnect = Box<dyn Fn() -> super::BoxedConnect + Send + Sync>;
 
 pub(super) async fn run(mut client: Client, mut jobs: mpsc::Receiver<Job>, reconnect: Reconnect) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+    while let Some(batch) = next_batch(&mut jobs).await {
         if client.is_closed()
             && let Ok(fresh) = reconnect().await
         {
@@ -43,20 +29,12 @@ pub(super) async fn run(mut client: Client, mut jobs: mpsc::Receiver<Job>, recon
         }
         let started = std::time::Instant::now();
         let outcomes = apply(&mut client, &batch).await;
-        crate::record_batch(batch.len(), started.elapsed());
-        for (job, outcome) in batch.into_iter().zip(outcomes) {
-            let _ = job.reply.send(outcome);
-        }
+        answer(batch, outcomes, started.elapsed());
     }
 }
 
 async fn apply(client: &mut Client, batch: &[Job]) -> Vec<Result<CommitOutcome, StoreError>> {
-    let failed = |e: StoreError| {
-        batch
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(e.to_string())))
-            .collect()
-    };
+    let failed = |e: StoreError| all_failed(batch, &e);
     let mut tx = match client.transaction().await {
         Ok(tx) => tx,
         Err(e) => return failed(unavailable(e)),
@@ -100,11 +78,7 @@ async fn write_commit(tx: &Transaction<'_>, commit: &Commit) -> Result<CommitOut
             })?;
         // The audit entries describe an acceptance that did not happen:
         // the gateway audits the replay or refusal itself.
-        return Ok(if first.request_hash == record.request_hash {
-            CommitOutcome::Replay(first)
-        } else {
-            CommitOutcome::KeyReused(first)
-        });
+        return Ok(known_key(first, &record.request_hash));
     }
     let mut outcomes = Vec::with_capacity(commit.events.len());
     for event in &commit.events {

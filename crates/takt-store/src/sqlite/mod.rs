@@ -6,7 +6,6 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -16,9 +15,8 @@ use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
     BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
-use tokio::sync::oneshot;
 
-use self::writer::Job;
+use crate::commit::{CommitQueue, queue};
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(e.to_string())
@@ -47,7 +45,7 @@ impl Default for SqliteOptions {
 /// The embedded store: one SQLite file, one writer thread doing group commit.
 pub struct SqliteStore {
     path: PathBuf,
-    jobs: Mutex<Option<SyncSender<Job>>>,
+    jobs: CommitQueue,
     writer: Mutex<Option<JoinHandle<()>>>,
     checkpointer: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
     /// Connections kept for reads; extra ones opened under load are closed after use.
@@ -68,7 +66,7 @@ impl SqliteStore {
         let readers = (0..options.readers.max(1))
             .map(|_| schema::connect(path, true))
             .collect::<Result<Vec<_>, _>>()?;
-        let (sender, receiver) = sync_channel(options.queue_capacity.max(1));
+        let (jobs, receiver) = queue(options.queue_capacity);
         let writer = std::thread::Builder::new()
             .name("takt-sqlite-writer".into())
             .spawn(move || writer::run(conn, receiver))
@@ -89,7 +87,7 @@ impl SqliteStore {
             })?;
         Ok(Self {
             path: path.to_owned(),
-            jobs: Mutex::new(Some(sender)),
+            jobs,
             writer: Mutex::new(Some(writer)),
             checkpointer: Mutex::new(Some((stop, checkpointer))),
             reader_limit: options.readers.max(1),
@@ -104,8 +102,7 @@ impl SqliteStore {
 
     /// Stops taking commits, lets the writer finish what is queued, and waits for it.
     pub fn close(&self) {
-        let sender = self.jobs.lock().ok().and_then(|mut s| s.take());
-        drop(sender);
+        self.jobs.close();
         let writer = self.writer.lock().ok().and_then(|mut w| w.take());
         if let Some(handle) = writer {
             let _ = handle.join();
@@ -166,7 +163,7 @@ impl std::fmt::Debug for SqliteStore {
 
 impl Store for SqliteStore {
     fn accepts_commits(&self) -> bool {
-        let open = self.jobs.lock().is_ok_and(|jobs| jobs.is_some());
+        let open = self.jobs.is_open();
         let running = self
             .writer
             .lock()
@@ -175,25 +172,7 @@ impl Store for SqliteStore {
     }
 
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
-        let (reply, answer) = oneshot::channel();
-        let sent = match self.jobs.lock() {
-            Ok(guard) => match guard.as_ref() {
-                Some(sender) => sender.try_send(Job { commit, reply }).map_err(|e| match e {
-                    TrySendError::Full(_) => {
-                        StoreError::Unavailable("the commit queue is full".into())
-                    }
-                    TrySendError::Disconnected(_) => StoreError::ShuttingDown,
-                }),
-                None => Err(StoreError::ShuttingDown),
-            },
-            Err(_) => Err(StoreError::Unavailable("commit queue poisoned".into())),
-        };
-        Box::pin(async move {
-            sent?;
-            answer.await.map_err(|_| {
-                StoreError::Unavailable("the writer stopped before answering".into())
-            })?
-        })
+        self.jobs.submit(commit)
     }
 
     fn idempotency(

@@ -1,59 +1,33 @@
 //! The single writer: group commit.
 //!
 //! Commits arrive on a bounded queue. The writer takes the first, then every
-//! other one already waiting (up to [`MAX_BATCH`]), applies each inside its
+//! other one already waiting (up to a full batch), applies each inside its
 //! own savepoint of one transaction, commits once (one fsync for the whole
 //! batch), and only then answers every caller. A commit that fails answers
 //! every caller of the batch with an error: nothing was acknowledged.
-
-use std::sync::mpsc::Receiver;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use takt_core::audit::{AuditDraft, AuditHead};
 use takt_core::store::{
     Commit, CommitOutcome, EventOutcome, IdempotencyRecord, NewEvent, StoreError,
 };
-use tokio::sync::oneshot;
+use tokio::sync::mpsc;
 
 use super::read::{head, idempotency_record};
 use super::unavailable;
+use crate::commit::{Job, all_failed, answer, known_key, next_batch_blocking};
 
-/// Most commits applied in one transaction.
-pub(super) const MAX_BATCH: usize = 512;
-
-/// One queued commit and where to send its outcome.
-pub(super) struct Job {
-    pub(super) commit: Commit,
-    pub(super) reply: oneshot::Sender<Result<CommitOutcome, StoreError>>,
-}
-
-/// Runs until every sender is dropped, then returns after the last batch.
-pub(super) fn run(mut conn: Connection, jobs: Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+/// Runs until the queue is closed, then returns after the last batch.
+pub(super) fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(batch) = next_batch_blocking(&mut jobs) {
         let started = std::time::Instant::now();
         let outcomes = apply(&mut conn, &batch);
-        crate::record_batch(batch.len(), started.elapsed());
-        for (job, outcome) in batch.into_iter().zip(outcomes) {
-            // A caller that gave up waiting is not an error for the others.
-            let _ = job.reply.send(outcome);
-        }
+        answer(batch, outcomes, started.elapsed());
     }
 }
 
 fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, StoreError>> {
-    let failed = |e: StoreError| {
-        batch
-            .iter()
-            .map(|_| Err(StoreError::Unavailable(e.to_string())))
-            .collect()
-    };
+    let failed = |e: StoreError| all_failed(batch, &e);
     // IMMEDIATE takes the write lock first, so a write on another connection
     // (the idempotency purge) can never invalidate this transaction's snapshot.
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -120,11 +94,7 @@ fn write_commit(
         if let Some(first) = known {
             // The audit entries describe an acceptance that did not happen:
             // the gateway audits the replay or refusal itself.
-            return Ok(if first.request_hash == record.request_hash {
-                CommitOutcome::Replay(first)
-            } else {
-                CommitOutcome::KeyReused(first)
-            });
+            return Ok(known_key(first, &record.request_hash));
         }
     }
     let mut outcomes = Vec::with_capacity(commit.events.len());

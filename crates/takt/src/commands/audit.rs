@@ -4,11 +4,11 @@ use serde_json::json;
 use takt_core::audit::{VerifyError, verify_store};
 
 use crate::Outcome;
-use crate::cli::{Cli, DeploymentArgs};
+use crate::cli::DeploymentArgs;
 use crate::output::Output;
 
-pub fn verify(cli: &Cli, args: &DeploymentArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let (deployment, _) = super::deployment(cli, args)?;
+pub fn verify(args: &DeploymentArgs, out: &Output) -> anyhow::Result<Outcome> {
+    let deployment = super::load_deployment(args)?;
     if let takt_model::config::StorageConfig::Sqlite { path, .. } = &deployment.server.storage {
         // Opening would create an empty database and "verify" it.
         anyhow::ensure!(

@@ -18,7 +18,7 @@ pub fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Contract(command) => contract::run(cli, command, out),
         Command::Units(command) => units::run(cli, command, out),
         Command::Serve(args) => serve::run(cli, args),
-        Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(cli, args, out),
+        Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(args, out),
         Command::Key(command) => key::run(command, out),
     }
 }
@@ -34,6 +34,18 @@ fn deployment(
     cli: &Cli,
     args: &crate::cli::DeploymentArgs,
 ) -> anyhow::Result<(takt_core::deployment::Deployment, Registry)> {
+    let deployment = load_deployment(args)?;
+    let mut dirs: Vec<std::path::PathBuf> = deployment.contracts_dir().into_iter().collect();
+    dirs.extend(cli.contracts.iter().cloned());
+    let registry = Registry::load(&dirs)?;
+    Ok((deployment, registry))
+}
+
+/// The deployment alone, with `--db` / `--postgres-url` applied to its storage:
+/// for commands that only open the store (no contracts to compile).
+fn load_deployment(
+    args: &crate::cli::DeploymentArgs,
+) -> anyhow::Result<takt_core::deployment::Deployment> {
     let mut deployment = match &args.config {
         Some(dir) => takt_core::deployment::Deployment::load(dir)?,
         None => takt_core::deployment::Deployment::default(),
@@ -60,10 +72,7 @@ fn deployment(
             queue_capacity: queue,
         };
     }
-    let mut dirs: Vec<std::path::PathBuf> = deployment.contracts_dir().into_iter().collect();
-    dirs.extend(cli.contracts.iter().cloned());
-    let registry = Registry::load(&dirs)?;
-    Ok((deployment, registry))
+    Ok(deployment)
 }
 
 /// Opens the configured store (needs a tokio runtime for PostgreSQL).

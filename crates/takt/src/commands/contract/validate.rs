@@ -97,11 +97,7 @@ fn looks_like_ndjson(text: &str) -> bool {
 fn check(registry: &Registry, input: Input) -> Checked {
     let result = match input.parsed {
         Ok(value) => registry.validate(value).map(|v| v.contract.id.to_string()),
-        Err(error) => Err(vec![Violation {
-            pointer: String::new(),
-            rule: "json".to_owned(),
-            message: format!("not valid JSON: {error}"),
-        }]),
+        Err(error) => Err(vec![Violation::not_json(&error)]),
     };
     match result {
         Ok(id) => Checked {
@@ -125,12 +121,11 @@ fn empty(path: &Path) -> Checked {
         source: path.display().to_string(),
         valid: false,
         dataschema: None,
-        violations: vec![Violation {
-            pointer: String::new(),
-            rule: "empty".to_owned(),
-            message: "no message found: the input is empty, blank lines only, or an empty batch"
-                .to_owned(),
-        }],
+        violations: vec![Violation::new(
+            "",
+            "empty",
+            "no message found: the input is empty, blank lines only, or an empty batch".to_owned(),
+        )],
     }
 }
 
