@@ -18,11 +18,14 @@ use jaq_core::box_iter::box_once;
 use jaq_core::data::{DataT, HasLut};
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Bind, Ctx, Cv, Error as JqError, Exn, Lut, Native, RunPtr, ValXs, Vars};
-use jaq_json::Val;
-use serde_json::{Value, json};
+use jaq_json::{Map, Val};
+use serde_json::Value;
 use takt_model::parse_decimal;
 
 use crate::units::{ConversionRequest, UnitTable};
+use values::{as_str, field, to_json, to_val};
+
+mod values;
 
 /// What a mapping runs with: the unit table and the day whose material
 /// conversions apply.
@@ -101,10 +104,6 @@ fn to_uom_2<'a>(cv: Cv<'a, TaktData>) -> ValXs<'a, Val> {
     box_once(convert(ctx.data().env, &input, &target, Some(&material)).map_err(Exn::from))
 }
 
-fn json_of(v: &Val) -> Value {
-    serde_json::from_str(&v.to_string()).unwrap_or(Value::Null)
-}
-
 fn convert(
     env: MapEnv<'_>,
     input: &Val,
@@ -112,41 +111,43 @@ fn convert(
     material: Option<&Val>,
 ) -> Result<Val, JqError<Val>> {
     let fail = |message: String| JqError::str(message);
-    let quantity = json_of(input);
     let (Some(value), Some(from)) = (
-        quantity.get("value").and_then(Value::as_str),
-        quantity.get("uom").and_then(Value::as_str),
+        field(input, "value").and_then(as_str),
+        field(input, "uom").and_then(as_str),
     ) else {
         return Err(fail(format!(
-            "to_uom takes a quantity {{\"value\": \"<decimal>\", \"uom\": \"<code>\"}}, not {quantity}"
+            "to_uom takes a quantity {{\"value\": \"<decimal>\", \"uom\": \"<code>\"}}, not {input}"
         )));
     };
-    let Value::String(to) = json_of(target) else {
+    let Some(to) = as_str(target) else {
         return Err(fail("to_uom: the target unit must be a string".into()));
     };
-    let material = match material.map(json_of) {
+    let material = match material {
         None => None,
-        Some(Value::String(m)) => Some(m),
-        Some(other) => {
-            return Err(fail(format!(
-                "to_uom: the material must be a string, not {other}"
-            )));
-        }
+        Some(m) => Some(
+            as_str(m)
+                .ok_or_else(|| fail(format!("to_uom: the material must be a string, not {m}")))?,
+        ),
     };
     let exact = parse_decimal(value).map_err(|e| fail(e.to_string()))?;
     let request = ConversionRequest {
         value: &exact,
         from,
-        to: &to,
-        material: material.as_deref(),
+        to,
+        material,
         on: env.on,
     };
-    let converted = env
+    let rounded = env
         .units
-        .convert(&request)
+        .convert_rounded(&request)
         .map_err(|e| fail(e.to_string()))?;
-    serde_json::from_value(json!({"value": converted.rounded, "uom": to}))
-        .map_err(|e| fail(e.to_string()))
+    let mut quantity = Map::with_capacity_and_hasher(2, Default::default());
+    quantity.insert(Val::utf8_str("value"), Val::utf8_str(rounded.into_bytes()));
+    quantity.insert(
+        Val::utf8_str("uom"),
+        Val::utf8_str(to.to_owned().into_bytes()),
+    );
+    Ok(Val::obj(quantity))
 }
 
 impl Mapping {
@@ -234,7 +235,7 @@ impl Mapping {
             mapping: self.name.clone(),
             message,
         };
-        let input: Val = serde_json::from_value(input.clone()).map_err(|e| error(e.to_string()))?;
+        let input = to_val(input);
         let data = RunData {
             lut: &self.filter.lut,
             env,
@@ -255,7 +256,7 @@ impl Mapping {
                 "produced more than one output; a mapping must produce exactly one value".into(),
             ));
         }
-        Ok(json_of(&first))
+        Ok(to_json(&first))
     }
 }
 

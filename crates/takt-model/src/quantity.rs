@@ -101,34 +101,50 @@ fn pow10(exp: usize) -> BigInt {
     num_traits::pow(BigInt::from(10u8), exp)
 }
 
-/// Rounds `value` to `scale` decimal places by `rule`, as an exact rational.
-pub fn round(value: &BigRational, scale: u32, rule: Rounding) -> BigRational {
-    let factor = BigRational::from_integer(pow10(scale as usize));
-    let scaled = value * &factor;
-    let truncated = scaled.trunc();
-    let remainder = (&scaled - &truncated).abs();
-    let away = if value.is_negative() {
-        -BigRational::one()
-    } else {
-        BigRational::one()
-    };
-    let half = BigRational::new(BigInt::one(), BigInt::from(2u8));
+/// `value` rounded to `scale` decimal places by `rule`, as a whole number of
+/// the last place (`12.35` at scale 2 is `1235`), and whether rounding
+/// changed the value.
+///
+/// One integer division: the rational is never reduced on the way.
+pub fn rounded_units(value: &BigRational, scale: u32, rule: Rounding) -> (BigInt, bool) {
+    let scaled = value.numer() * pow10(scale as usize);
+    let denom = value.denom();
+    let (truncated, remainder) = scaled.div_rem(denom);
+    if remainder.is_zero() {
+        return (truncated, false);
+    }
+    // Compare the remainder with half the denominator: 2·|r| against |d|.
+    let twice = remainder.abs() * 2u8;
+    let half = twice.cmp(&denom.abs());
     let go_away = match rule {
         Rounding::Down => false,
-        Rounding::Up => !remainder.is_zero(),
-        Rounding::HalfUp => remainder >= half,
-        Rounding::HalfEven => {
-            remainder > half || (remainder == half && truncated.to_integer().is_odd())
-        }
+        Rounding::Up => true,
+        Rounding::HalfUp => half.is_ge(),
+        Rounding::HalfEven => half.is_gt() || (half.is_eq() && truncated.is_odd()),
     };
-    let rounded = if go_away { truncated + away } else { truncated };
-    rounded / factor
+    let negative = scaled.is_negative() != denom.is_negative();
+    let rounded = match (go_away, negative) {
+        (false, _) => truncated,
+        (true, false) => truncated + 1u8,
+        (true, true) => truncated - 1u8,
+    };
+    (rounded, true)
+}
+
+/// Rounds `value` to `scale` decimal places by `rule`, as an exact rational.
+pub fn round(value: &BigRational, scale: u32, rule: Rounding) -> BigRational {
+    let (units, _) = rounded_units(value, scale, rule);
+    BigRational::new(units, pow10(scale as usize))
 }
 
 /// Writes `value` with exactly `scale` decimal places after rounding by `rule`.
 pub fn format_rounded(value: &BigRational, scale: u32, rule: Rounding) -> String {
-    let rounded = round(value, scale, rule);
-    let units = (rounded * BigRational::from_integer(pow10(scale as usize))).to_integer();
+    format_units(&rounded_units(value, scale, rule).0, scale)
+}
+
+/// Writes a whole number of the `scale`-th decimal place as a decimal:
+/// `1235` at scale 2 is `"12.35"`.
+pub fn format_units(units: &BigInt, scale: u32) -> String {
     let sign = if units.sign() == Sign::Minus { "-" } else { "" };
     let digits = units.abs().to_string();
     let scale = scale as usize;

@@ -4,7 +4,7 @@ use chrono::NaiveDate;
 use num_rational::BigRational;
 use num_traits::One;
 use takt_model::Rounding;
-use takt_model::quantity::{format_rounded, round};
+use takt_model::quantity::{format_rounded, format_units, rounded_units};
 use takt_model::units::MaterialConversionDef;
 
 use super::table::{UnitTable, validity};
@@ -123,15 +123,32 @@ impl UnitTable {
             .iter()
             .fold(BigRational::one(), |acc, s| acc * &s.factor);
         let exact = request.value * factor;
-        let rounded_value = round(&exact, to.scale, to.rounding);
+        let (units, inexact) = rounded_units(&exact, to.scale, to.rounding);
         Ok(Conversion {
-            rounded: format_rounded(&exact, to.scale, to.rounding),
-            inexact: rounded_value != exact,
+            rounded: format_units(&units, to.scale),
+            inexact,
             exact,
             scale: to.scale,
             rounding: to.rounding,
             steps,
         })
+    }
+
+    /// Converts like [`UnitTable::convert`], and returns only the rounded
+    /// decimal: the path mappings take for every quantity. Factors of global
+    /// conversions come from the units' own factors; no steps are recorded.
+    pub fn convert_rounded(&self, request: &ConversionRequest<'_>) -> Result<String> {
+        let from = self.unit(request.from)?;
+        let to = self.unit(request.to)?;
+        if from.dimension != to.dimension {
+            return Ok(self.convert(request)?.rounded);
+        }
+        let exact = if from.code == to.code {
+            request.value.clone()
+        } else {
+            request.value * &from.factor / &to.factor
+        };
+        Ok(format_rounded(&exact, to.scale, to.rounding))
     }
 
     fn push_global(&self, steps: &mut Vec<Step>, from: &str, to: &str) -> Result<()> {

@@ -253,4 +253,17 @@ proptest! {
         prop_assert_eq!(&direct.exact, &chained.exact);
         prop_assert_eq!(direct.factor(), hop.factor() * chained.factor());
     }
+
+    #[test]
+    fn the_rounded_fast_path_agrees_with_the_explained_conversion(
+        units in -1_000_000_000i64..1_000_000_000, (a, b, c) in mass_and_count()
+    ) {
+        let t = plant_table();
+        let value = BigRational::new(units.into(), 1000.into());
+        let on = day("2026-11-26");
+        for (from, to) in [(&a, &b), (&b, &a), (&a, &c), (&c, &b)] {
+            let request = ConversionRequest { value: &value, from, to, material: Some("CAP-200"), on };
+            prop_assert_eq!(t.convert_rounded(&request).unwrap(), t.convert(&request).unwrap().rounded);
+        }
+    }
 }
