@@ -78,7 +78,7 @@ impl SqliteStore {
             .spawn(move || {
                 schema::checkpointer(
                     &checkpoint_path,
-                    Duration::from_millis(500),
+                    Duration::from_millis(100),
                     &checkpoint_stop,
                 )
             })

@@ -31,6 +31,13 @@ pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreE
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(unavailable)?;
+        // A thread of its own (`checkpointer`) copies the log into the
+        // database every 100 ms, but under continuous writes it never
+        // catches up, and only a fully copied log is reused. So the writer
+        // also checkpoints once the log passes 2,000 pages (8 MiB): it
+        // copies what is left, and the next commit starts the log afresh.
+        conn.pragma_update(None, "wal_autocheckpoint", 2000)
+            .map_err(unavailable)?;
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(unavailable)?;

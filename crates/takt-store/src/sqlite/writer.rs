@@ -27,7 +27,39 @@ pub(super) fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
 }
 
 fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, StoreError>> {
-    let failed = |e: StoreError| all_failed(batch, &e);
+    match apply_batch(conn, batch, Undo::WholeBatch) {
+        Ok(outcomes) => outcomes,
+        // A commit had to be undone after it wrote something: the whole
+        // transaction was rolled back; run the batch again, each commit in
+        // its own savepoint.
+        Err(NeedsUndo) => apply_batch(conn, batch, Undo::Savepoints).unwrap_or_else(|NeedsUndo| {
+            all_failed(
+                batch,
+                &StoreError::Corrupt("savepoint rollback failed".into()),
+            )
+        }),
+    }
+}
+
+/// How a commit that must not be stored is taken back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Undo {
+    /// No savepoints (the fast path): a commit that wrote something and then
+    /// failed or conflicted rolls back the whole transaction.
+    WholeBatch,
+    /// Each commit in its own savepoint, rolled back alone.
+    Savepoints,
+}
+
+/// The fast path met a commit it cannot take back alone.
+struct NeedsUndo;
+
+fn apply_batch(
+    conn: &mut Connection,
+    batch: &[Job],
+    undo: Undo,
+) -> Result<Vec<Result<CommitOutcome, StoreError>>, NeedsUndo> {
+    let failed = |e: StoreError| Ok(all_failed(batch, &e));
     // IMMEDIATE takes the write lock first, so a write on another connection
     // (the idempotency purge) can never invalidate this transaction's snapshot.
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -35,8 +67,7 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
         Err(e) => return failed(unavailable(e)),
     };
     // The audit head is read once per batch, carried through the commits in
-    // memory, and written once: a commit rolled back to its savepoint leaves
-    // it where it was.
+    // memory, and written once: a commit taken back leaves it where it was.
     let first_head = match head(&tx) {
         Ok(h) => h,
         Err(e) => return failed(e),
@@ -45,13 +76,19 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
     let mut outcomes = Vec::with_capacity(batch.len());
     for job in batch {
         let before = current;
-        let outcome = apply_one(&mut tx, &job.commit, &mut current);
-        if !matches!(
-            outcome,
-            Ok(CommitOutcome::Committed(_)
-                | CommitOutcome::Replay(_)
-                | CommitOutcome::KeyReused(_))
-        ) {
+        let outcome = match undo {
+            Undo::Savepoints => apply_in_savepoint(&mut tx, &job.commit, &mut current),
+            Undo::WholeBatch => {
+                let mut wrote = false;
+                let outcome = write_commit(&tx, &job.commit, &mut current, &mut wrote);
+                if wrote && !stored(&outcome) {
+                    // Dropping the transaction uncommitted rolls it back.
+                    return Err(NeedsUndo);
+                }
+                outcome
+            }
+        };
+        if !stored(&outcome) {
             current = before;
         }
         outcomes.push(outcome);
@@ -62,20 +99,29 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
         return failed(e);
     }
     match tx.commit() {
-        Ok(()) => outcomes,
+        Ok(()) => Ok(outcomes),
         Err(e) => failed(unavailable(e)),
     }
 }
 
+/// Whether the commit's writes stay (an accepted commit, or the answer to a
+/// known key, which wrote nothing).
+fn stored(outcome: &Result<CommitOutcome, StoreError>) -> bool {
+    matches!(
+        outcome,
+        Ok(CommitOutcome::Committed(_) | CommitOutcome::Replay(_) | CommitOutcome::KeyReused(_))
+    )
+}
+
 /// Applies one commit inside a savepoint, so its failure (or an event
 /// conflict) leaves the rest of the batch intact and stores nothing of it.
-fn apply_one(
+fn apply_in_savepoint(
     tx: &mut Transaction<'_>,
     commit: &Commit,
     head: &mut AuditHead,
 ) -> Result<CommitOutcome, StoreError> {
     let savepoint = tx.savepoint().map_err(unavailable)?;
-    let outcome = write_commit(&savepoint, commit, head)?;
+    let outcome = write_commit(&savepoint, commit, head, &mut false)?;
     if matches!(outcome, CommitOutcome::EventConflict { .. }) {
         // Dropping the savepoint uncommitted rolls it back.
         return Ok(outcome);
@@ -84,10 +130,13 @@ fn apply_one(
     Ok(outcome)
 }
 
+/// Writes one commit; sets `wrote` once anything was written, so that the
+/// caller knows whether a failure or conflict leaves something to undo.
 fn write_commit(
     conn: &Connection,
     commit: &Commit,
     head: &mut AuditHead,
+    wrote: &mut bool,
 ) -> Result<CommitOutcome, StoreError> {
     if let Some(record) = &commit.idempotency {
         let known = idempotency_record(conn, &record.principal, &record.key, record.created_at_ms)?;
@@ -99,7 +148,7 @@ fn write_commit(
     }
     let mut outcomes = Vec::with_capacity(commit.events.len());
     for event in &commit.events {
-        match insert_event(conn, event)? {
+        match insert_event(conn, event, wrote)? {
             Some(outcome) => outcomes.push(outcome),
             None => {
                 return Ok(CommitOutcome::EventConflict {
@@ -109,14 +158,20 @@ fn write_commit(
         }
     }
     if let Some(record) = &commit.idempotency {
+        *wrote = true;
         insert_idempotency(conn, record)?;
     }
+    *wrote = true;
     append_audit(conn, &commit.audit, head)?;
     Ok(CommitOutcome::Committed(outcomes))
 }
 
 /// Stores an event; `None` when its `source`+`id` exist with another body.
-fn insert_event(conn: &Connection, event: &NewEvent) -> Result<Option<EventOutcome>, StoreError> {
+fn insert_event(
+    conn: &Connection,
+    event: &NewEvent,
+    wrote: &mut bool,
+) -> Result<Option<EventOutcome>, StoreError> {
     let keys = serde_json::to_string(&event.business_keys)
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let inserted: Option<i64> = conn
@@ -148,6 +203,7 @@ fn insert_event(conn: &Connection, event: &NewEvent) -> Result<Option<EventOutco
             .map_err(unavailable)?;
         return Ok((body == event.body).then_some(EventOutcome::AlreadyStored(seq)));
     };
+    *wrote = true;
     let mut insert_key = conn
         .prepare_cached("INSERT OR IGNORE INTO event_keys (kind, value, seq) VALUES (?1, ?2, ?3)")
         .map_err(unavailable)?;

@@ -308,6 +308,57 @@ pub async fn many_concurrent_commits_are_all_stored_once(store: Arc<dyn Store>) 
     assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 300);
 }
 
+/// Commits sent together share a group commit; one of them conflicts after
+/// it has written an event. Only that commit is taken back.
+pub async fn a_conflict_in_a_shared_batch_takes_back_only_its_commit(store: Arc<dyn Store>) {
+    store.commit(ingest(1)).await.unwrap();
+    let mut tasks = Vec::new();
+    for n in 10..70u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut commit = ingest(n);
+            if n % 10 == 5 {
+                // A new event first, then an old id with other content.
+                let mut changed = event(1);
+                changed.body = format!("{{\"changed\":{n}}}").into_bytes();
+                commit.events.push(changed);
+            }
+            (n, store.commit(commit).await.unwrap())
+        }));
+    }
+    let mut accepted = 1;
+    for task in tasks {
+        let (n, outcome) = task.await.unwrap();
+        if n % 10 == 5 {
+            assert_eq!(outcome, CommitOutcome::EventConflict { id: event(1).id });
+            assert!(
+                store.event(&event(n).id).await.unwrap().is_none(),
+                "{n} kept"
+            );
+        } else {
+            assert!(
+                matches!(outcome, CommitOutcome::Committed(_)),
+                "{n}: {outcome:?}"
+            );
+            assert!(
+                store.event(&event(n).id).await.unwrap().is_some(),
+                "{n} lost"
+            );
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 55);
+    assert_eq!(verify_audit(store.as_ref()).await.unwrap(), accepted);
+    let stored = store
+        .events(EventQuery {
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(i64::try_from(stored.len()).unwrap(), accepted);
+}
+
 pub async fn audit_chain_spans_commits(store: Arc<dyn Store>) {
     let rejected = Commit {
         audit: vec![AuditDraft {
@@ -357,6 +408,10 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn many_concurrent_commits_are_all_stored_once() {
                 c::many_concurrent_commits_are_all_stored_once($factory().await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_conflict_in_a_shared_batch_takes_back_only_its_commit() {
+                c::a_conflict_in_a_shared_batch_takes_back_only_its_commit($factory().await).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn audit_chain_spans_commits() {
