@@ -37,6 +37,18 @@ pub fn event(n: u32) -> NewEvent {
     }
 }
 
+/// How many events the store holds (up to 10,000).
+pub async fn stored_count(store: &dyn Store) -> i64 {
+    let events = store
+        .events(EventQuery {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    i64::try_from(events.len()).unwrap()
+}
+
 pub fn audit(action: &str, id: &str) -> AuditDraft {
     AuditDraft {
         at_ms: 1_764_000_000_000,
@@ -297,14 +309,7 @@ pub async fn many_concurrent_commits_are_all_stored_once(store: Arc<dyn Store>) 
         };
         assert!(seqs.insert(*seq), "seq {seq} given twice");
     }
-    let stored = store
-        .events(EventQuery {
-            limit: 1_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(stored.len(), 300);
+    assert_eq!(stored_count(store.as_ref()).await, 300);
     assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 300);
 }
 
@@ -349,14 +354,7 @@ pub async fn a_conflict_in_a_shared_batch_takes_back_only_its_commit(store: Arc<
     }
     assert_eq!(accepted, 55);
     assert_eq!(verify_audit(store.as_ref()).await.unwrap(), accepted);
-    let stored = store
-        .events(EventQuery {
-            limit: 1_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(i64::try_from(stored.len()).unwrap(), accepted);
+    assert_eq!(stored_count(store.as_ref()).await, accepted);
 }
 
 pub async fn audit_chain_spans_commits(store: Arc<dyn Store>) {
