@@ -46,24 +46,6 @@ impl Gateway {
         Ok(())
     }
 
-    pub(super) async fn replay(
-        &self,
-        principal: &Principal,
-        action: &str,
-        first: IdempotencyRecord,
-        request_hash: [u8; 32],
-    ) -> Result<Accepted, Rejection> {
-        if first.request_hash != request_hash {
-            return Err(Rejection::IdempotencyKeyReused);
-        }
-        self.audit_replay(principal, action).await?;
-        Ok(Accepted {
-            status: first.status,
-            body: first.response,
-            replayed: true,
-        })
-    }
-
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn commit(
         &self,

@@ -284,16 +284,10 @@ impl Gateway {
             Some(key) => Some(self.enter(principal, key)?),
             None => None,
         };
+        // A known key is found inside the commit, atomically with storing
+        // a new one: the commit answers with the first answer (or refuses
+        // another body), and nothing is read before it.
         let now = self.clock.now_ms();
-        if let Some(key) = &key
-            && let Some(first) = self
-                .store
-                .idempotency(&principal.name, key, now)
-                .await
-                .map_err(unavailable)?
-        {
-            return self.replay(principal, action, first, request_hash).await;
-        }
         self.commit(
             principal,
             action,
