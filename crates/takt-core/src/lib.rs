@@ -16,10 +16,13 @@
 //! - [`native`]: native payloads: schema check, jq mapping, canonical envelope.
 //! - [`policy`]: authorization decisions in Rego (regorus), cached.
 //! - [`store`]: the storage port (`Store`) every adapter implements.
+//! - [`delivery`]: the delivery engine's decisions: classifying attempts,
+//!   backoff, circuit breaker, per-key ordering.
 
 pub mod asyncapi;
 pub mod audit;
 pub mod compat;
+pub mod delivery;
 pub mod deployment;
 mod error;
 pub mod ingest;
