@@ -11,9 +11,14 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use takt_model::config::{Credential, InterfaceConfig, OperatorConfig, ServerConfig, SystemConfig};
+use takt_model::delivery::SubscriptionConfig;
 
 use crate::registry::Registry;
 use crate::{Error, Result};
+
+mod subscriptions;
+
+pub use subscriptions::URL_PLACEHOLDERS;
 
 /// Everything a deployment directory configures.
 #[derive(Debug, Clone, Default)]
@@ -34,6 +39,10 @@ pub struct Deployment {
     pub natives: BTreeMap<String, NativeSource>,
     /// The JWKS named by `[auth.jwt] jwks_file`: (file, content).
     pub jwks: Option<(String, serde_json::Value)>,
+    /// `subscriptions/*.toml`, by name: outbound interfaces.
+    pub subscriptions: BTreeMap<String, SubscriptionConfig>,
+    /// The jq mappings of subscriptions that have one, as (file, program), by subscription.
+    pub subscription_mappings: BTreeMap<String, (String, String)>,
 }
 
 /// The files behind an interface's `[native]` section, read at load time.
@@ -176,6 +185,8 @@ impl Deployment {
         }
         let interfaces = named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?;
         let natives = read_natives(dir, &interfaces)?;
+        let subscriptions = named(&dir.join("subscriptions"), |s: &SubscriptionConfig| &s.name)?;
+        let subscription_mappings = subscriptions::read_mappings(dir, &subscriptions)?;
         let jwks = match &server.auth.jwt {
             None => None,
             Some(jwt) => {
@@ -203,6 +214,8 @@ impl Deployment {
             policies,
             natives,
             jwks,
+            subscriptions,
+            subscription_mappings,
         };
         deployment.check_principals()?;
         Ok(deployment)
@@ -275,8 +288,10 @@ impl Deployment {
         Ok(())
     }
 
-    /// Checks that interfaces name known systems and registered contracts.
+    /// Checks that interfaces and subscriptions name known systems and
+    /// registered contracts, and that their mappings compile.
     pub fn check(&self, registry: &Registry) -> Result<()> {
+        self.check_subscriptions(registry)?;
         for interface in self.interfaces.values() {
             let file = self.file("interfaces", &interface.name);
             for (field, systems) in [

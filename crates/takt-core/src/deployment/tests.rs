@@ -18,6 +18,7 @@ fn the_acme_example_loads_and_checks() {
     assert_eq!(deployment.operators.len(), 2);
     assert_eq!(deployment.interfaces.len(), 7);
     assert_eq!(deployment.policies.len(), 1);
+    assert_eq!(deployment.subscriptions.len(), 1);
     let registry = registry_for(&deployment);
     deployment.check(&registry).unwrap();
     assert_eq!(registry.units().material_conversions("CAP-200").len(), 1);
@@ -62,7 +63,45 @@ fn error_of(relative: &str, text: &str) -> String {
 fn mistakes_name_the_file_and_the_field() {
     let system = fs::read_to_string(acme().join("systems/mes-plant1010.toml")).unwrap();
     let interface = fs::read_to_string(acme().join("interfaces/mes1010-production.toml")).unwrap();
+    let subscription =
+        fs::read_to_string(acme().join("subscriptions/erp-goods-movements.toml")).unwrap();
+    let sub = "subscriptions/erp-goods-movements.toml";
     let cases = [
+        (
+            sub,
+            subscription.replace("destination = \"erp-central\"", "destination = \"erp-x\""),
+            "field `destination`: unknown system \"erp-x\"",
+        ),
+        (
+            sub,
+            subscription.replace("sites = [", "versions = [\"9.0\"]\nsites = ["),
+            "field `versions`: mfg.material.consumed.v1 has no version \"9.0\"",
+        ),
+        (
+            sub,
+            subscription.replace("max_attempts = 10", "max_attempts = 0"),
+            "field `policy.max_attempts`: must be at least 1",
+        ),
+        (
+            sub,
+            subscription.replace("/erp/goods-movements", "/erp/{order}"),
+            "field `connector.url`: unknown placeholder {order}",
+        ),
+        (
+            sub,
+            subscription.replace("method = \"POST\"", "method = \"GET\""),
+            "field `connector.method`: \"GET\" is not POST or PUT",
+        ),
+        (
+            sub,
+            subscription.replace("kind = \"http\"", "kind = \"carrier-pigeon\""),
+            "unknown variant `carrier-pigeon`",
+        ),
+        (
+            "mappings/erp-goods-movement.jq",
+            "{BWART: .data.siteId".to_owned(),
+            "field `mapping`: mapping mappings/erp-goods-movement.jq: expected",
+        ),
         (
             "systems/mes-plant1010.toml",
             system.replace("owner =", "ownr ="),
@@ -147,4 +186,33 @@ fn the_empty_deployment_has_defaults() {
         deployment.server.server.admin_listen.to_string(),
         "127.0.0.1:8081"
     );
+}
+
+#[test]
+fn the_acme_erp_subscription_maps_a_consumption_to_a_goods_movement() {
+    let deployment = Deployment::load(&acme()).unwrap();
+    let registry = registry_for(&deployment);
+    let (origin, code) = &deployment.subscription_mappings["erp-goods-movements"];
+    let mapping = crate::mapping::Mapping::compile(origin, code).unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../contracts/mfg.material.consumed.v1/examples/valid-lot-managed.json");
+    let event: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(example).unwrap()).unwrap();
+    let env = crate::mapping::MapEnv {
+        units: registry.units(),
+        on: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    };
+    assert_eq!(
+        mapping.run(&event, env).unwrap(),
+        serde_json::json!({
+            "BWART": "261", "WERKS": "1010", "AUFNR": "100012345", "VORNR": "0010",
+            "MATNR": "RM-4711", "MENGE": "12.500", "MEINS": "KG",
+            "BUDAT": "2026-11-20T08:15:30Z", "EXTID": "0193a3f0-6c2e-7b1a-9d4e-2f5a6b7c8d90",
+            "CHARG": "L2026-1187", "LGORT": "0001"
+        })
+    );
+    let mut unknown = event;
+    unknown["data"]["qty"]["uom"] = "TNE".into();
+    let error = mapping.run(&unknown, env).unwrap_err();
+    assert!(error.message.contains("no ERP unit for TNE"), "{error}");
 }
