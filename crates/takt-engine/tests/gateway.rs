@@ -1,5 +1,5 @@
-//! The gateway without HTTP, on a real SQLite store whose writes are slowed
-//! down, so that "still in flight" is deterministic.
+//! The gateway without HTTP, on a real SQLite store (for "still in flight",
+//! one whose writes are slowed down, so that it is deterministic).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -64,30 +64,79 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }
 
-/// DESIGN §5.2: the same key still in flight is 409; once the first request
-/// is committed, a retry gets its answer; the posting is stored once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_key_in_flight_is_refused_with_409() {
+fn acme_gateway(store: Arc<dyn Store>) -> Gateway {
     let deployment = Deployment::load(&root().join("examples/acme")).unwrap();
     let registry =
         Registry::load(&deployment.contracts_dir().into_iter().collect::<Vec<_>>()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Slow {
-        inner: SqliteStore::open(&dir.path().join("takt.db"), SqliteOptions::default()).unwrap(),
-        delay: Duration::from_millis(300),
-    };
     let options = GatewayOptions {
         max_batch_events: 10,
         idempotency_retention_ms: 60_000,
     };
-    let gateway = Gateway::new(
+    Gateway::new(
         Arc::new(registry),
         Arc::new(deployment),
-        Arc::new(store),
+        store,
         Arc::new(SystemClock),
         options,
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// A flood of requests without a credential does not make the hub write once
+/// per request: they are counted, and audited as one entry per action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_requests_are_audited_counted_not_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("takt.db"), SqliteOptions::default()).unwrap());
+    let gateway = acme_gateway(store.clone());
+    for _ in 0..500 {
+        assert!(gateway.authenticate(Some("not-a-key")).is_err());
+        gateway.count_unauthenticated(&Route::Events);
+    }
+    gateway.count_unauthenticated(&Route::Command("mfg.productionorder.release.v1".into()));
+    assert_eq!(
+        store.audit_head().await.unwrap().seq,
+        0,
+        "nothing written yet"
+    );
+
+    gateway.flush_unauthenticated().await;
+    let entries = store.audit_entries(1, 10).await.unwrap();
+    let outcomes: Vec<(&str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.draft.principal.as_str(),
+                e.draft.action.as_str(),
+                e.draft.outcome.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("anonymous", "command.record", "rejected:unauthenticated"),
+            (
+                "anonymous",
+                "event.ingest",
+                "rejected:unauthenticated (500 requests)"
+            ),
+        ]
+    );
+    gateway.flush_unauthenticated().await;
+    assert_eq!(store.audit_head().await.unwrap().seq, 2, "counts are reset");
+}
+
+/// DESIGN §5.2: the same key still in flight is 409; once the first request
+/// is committed, a retry gets its answer; the posting is stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_key_in_flight_is_refused_with_409() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway = acme_gateway(Arc::new(Slow {
+        inner: SqliteStore::open(&dir.path().join("takt.db"), SqliteOptions::default()).unwrap(),
+        delay: Duration::from_millis(300),
+    }));
     let principal = gateway
         .authenticate(Some("acme-demo-mes-plant1010"))
         .unwrap();

@@ -73,7 +73,7 @@ async fn ingest(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Ok(principal) = gateway.authenticate(api_key(headers)) else {
-        gateway.audit_unauthenticated(&route).await;
+        gateway.count_unauthenticated(&route);
         return Problem::from(&Rejection::Unauthenticated).into_response();
     };
     let request = match read_request(&route, headers, body) {

@@ -5,7 +5,7 @@ mod check;
 mod commit;
 mod native;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -117,6 +117,9 @@ pub struct Gateway {
     options: GatewayOptions,
     natives: HashMap<String, NativeInterface>,
     in_flight: Mutex<HashSet<(String, String)>>,
+    /// Requests refused for want of a credential since the last audit entry
+    /// about them, by action (see [`Gateway::flush_unauthenticated`]).
+    unauthenticated: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -154,6 +157,7 @@ impl Gateway {
             clock,
             options,
             in_flight: Mutex::new(HashSet::new()),
+            unauthenticated: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -216,12 +220,34 @@ impl Gateway {
         result
     }
 
-    /// Audits (and counts) a request that failed before a principal was known.
-    pub async fn audit_unauthenticated(&self, route: &Route) {
-        let action = route.action();
+    /// Counts a request refused before a principal was known. It is not
+    /// audited on its own: that would let anyone without a credential make
+    /// the hub write (and fsync) at will. [`Gateway::flush_unauthenticated`]
+    /// audits the count, one entry per action.
+    pub fn count_unauthenticated(&self, route: &Route) {
         metrics::counter!("takt_requests_total", "route" => route.label(), "outcome" => "unauthenticated").increment(1);
-        self.audit_rejection("anonymous", action, &Rejection::Unauthenticated)
-            .await;
+        if let Ok(mut counts) = self.unauthenticated.lock() {
+            *counts.entry(route.action()).or_default() += 1;
+        }
+    }
+
+    /// Audits the unauthenticated requests counted since the last call: one
+    /// entry per action, principal `anonymous`, outcome
+    /// `rejected:unauthenticated` (one request) or
+    /// `rejected:unauthenticated (N requests)`. `takt serve` calls it every
+    /// second and once more at shutdown.
+    pub async fn flush_unauthenticated(&self) {
+        let counts = match self.unauthenticated.lock() {
+            Ok(mut counts) => std::mem::take(&mut *counts),
+            Err(_) => return,
+        };
+        for (action, count) in counts {
+            let outcome = match count {
+                1 => "rejected:unauthenticated".to_owned(),
+                n => format!("rejected:unauthenticated ({n} requests)"),
+            };
+            self.audit("anonymous", action, outcome).await;
+        }
     }
 
     /// Audits a request the HTTP layer refused after authentication (body
@@ -233,12 +259,19 @@ impl Gateway {
     }
 
     async fn audit_rejection(&self, principal: &str, action: &str, rejection: &Rejection) {
+        self.audit(principal, action, format!("rejected:{}", rejection.code()))
+            .await;
+    }
+
+    /// Audits an outcome that stored no message (best effort: a store
+    /// failure is logged, and does not change the answer).
+    async fn audit(&self, principal: &str, action: &str, outcome: String) {
         let draft = AuditDraft {
             at_ms: self.clock.now_ms(),
             principal: principal.to_owned(),
             action: action.to_owned(),
             interface: None,
-            outcome: format!("rejected:{}", rejection.code()),
+            outcome,
             message_id: None,
         };
         if let Err(e) = self
@@ -249,7 +282,7 @@ impl Gateway {
             })
             .await
         {
-            tracing::warn!(error = %e, "could not audit a rejection");
+            tracing::warn!(error = %e, "could not audit a request");
         }
     }
 

@@ -70,9 +70,10 @@ async fn serve(
             data,
             data_router(gateway.clone(), settings.server.max_body_bytes),
         ),
-        admin: (admin, admin_router(gateway, urls)),
+        admin: (admin, admin_router(gateway.clone(), urls)),
     };
     let purge = tokio::spawn(purge_expired_keys(store.clone()));
+    let audit_anonymous = tokio::spawn(audit_unauthenticated(gateway.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
@@ -80,6 +81,9 @@ async fn serve(
     )
     .await?;
     purge.abort();
+    audit_anonymous.abort();
+    gateway.flush_unauthenticated().await;
+    drop(gateway);
     drop(store);
     tracing::info!("stopped");
     Ok(())
@@ -96,6 +100,15 @@ async fn purge_expired_keys(store: Arc<dyn takt_core::store::Store>) {
             Ok(purged) => tracing::info!(purged, "expired idempotency records purged"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency records"),
         }
+    }
+}
+
+/// Audits the unauthenticated requests of the last second, counted.
+async fn audit_unauthenticated(gateway: Arc<Gateway>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        gateway.flush_unauthenticated().await;
     }
 }
 
