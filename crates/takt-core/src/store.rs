@@ -164,14 +164,6 @@ pub trait Store: Send + Sync {
     /// Concurrent commits with the same key: exactly one stores.
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
 
-    /// The recorded first answer for a principal's key, if any and not expired at `now_ms`.
-    fn idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-        now_ms: i64,
-    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>>;
-
     /// Forgets idempotency records that expired before `now_ms`; returns how many.
     fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
 

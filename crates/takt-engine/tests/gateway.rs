@@ -10,7 +10,7 @@ use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
 use takt_core::store::{
-    BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    BoxFuture, Commit, CommitOutcome, EventQuery, Store, StoreError, StoredEvent,
 };
 use takt_engine::{Gateway, GatewayOptions, IngestRequest, Rejection, Route, SystemClock};
 use takt_store::{SqliteOptions, SqliteStore};
@@ -27,14 +27,6 @@ impl Store for Slow {
             tokio::time::sleep(self.delay).await;
             self.inner.commit(commit).await
         })
-    }
-    fn idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-        now_ms: i64,
-    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
-        self.inner.idempotency(principal, key, now_ms)
     }
     fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.inner.purge_idempotency(now_ms)

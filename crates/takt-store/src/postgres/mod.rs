@@ -9,7 +9,7 @@ use std::pin::Pin;
 
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    BoxFuture, Commit, CommitOutcome, EventQuery, Store, StoreError, StoredEvent,
 };
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
@@ -103,18 +103,6 @@ impl Store for PostgresStore {
 
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         self.jobs.submit(commit)
-    }
-
-    fn idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-        now_ms: i64,
-    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
-        let (principal, key) = (principal.to_owned(), key.to_owned());
-        Box::pin(async move {
-            read::idempotency_record(&*self.reader().await?, &principal, &key, now_ms).await
-        })
     }
 
     fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    BoxFuture, Commit, CommitOutcome, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    BoxFuture, Commit, CommitOutcome, EventQuery, Store, StoreError, StoredEvent,
 };
 
 use crate::commit::{CommitQueue, queue};
@@ -173,16 +173,6 @@ impl Store for SqliteStore {
 
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         self.jobs.submit(commit)
-    }
-
-    fn idempotency(
-        &self,
-        principal: &str,
-        key: &str,
-        now_ms: i64,
-    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
-        let (principal, key) = (principal.to_owned(), key.to_owned());
-        self.read(move |c| read::idempotency_record(c, &principal, &key, now_ms))
     }
 
     fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {

@@ -215,32 +215,28 @@ pub async fn idempotency_keys_replay_refuse_and_expire(store: Arc<dyn Store>) {
     ));
     assert!(store.event(&event(3).id).await.unwrap().is_none());
 
-    let seen = store
-        .idempotency("mes-plant1010", "key-1", now + 3_000)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        seen.request_hash,
-        record("key-1", b"body-a", 0).request_hash
-    );
+    // The refused body did not replace the first one: body-a still replays.
+    let mut seen = ingest(5);
+    seen.idempotency = Some(record("key-1", b"body-a", now + 3_000));
+    assert!(matches!(
+        store.commit(seen).await.unwrap(),
+        CommitOutcome::Replay(first) if first.request_hash == record("key-1", b"body-a", 0).request_hash
+    ));
+
+    let mut other = ingest(6);
+    other.idempotency = Some(IdempotencyRecord {
+        principal: "another-principal".into(),
+        ..record("key-1", b"body-b", now)
+    });
     assert!(
-        store
-            .idempotency("another-principal", "key-1", now)
-            .await
-            .unwrap()
-            .is_none(),
+        matches!(
+            store.commit(other).await.unwrap(),
+            CommitOutcome::Committed(_)
+        ),
         "keys are scoped per principal"
     );
 
     let after_expiry = now + 86_400_000 + 1;
-    assert!(
-        store
-            .idempotency("mes-plant1010", "key-1", after_expiry)
-            .await
-            .unwrap()
-            .is_none()
-    );
     let mut reuse_after_expiry = ingest(4);
     reuse_after_expiry.idempotency = Some(record("key-1", b"body-c", after_expiry));
     assert!(matches!(
@@ -252,11 +248,12 @@ pub async fn idempotency_keys_replay_refuse_and_expire(store: Arc<dyn Store>) {
             .purge_idempotency(after_expiry + 86_400_000 + 1)
             .await
             .unwrap(),
-        1
+        2,
+        "another-principal's record, and the one that replaced the expired key-1"
     );
-    // Only the two commits that stored something wrote their audit entries:
+    // Only the three commits that stored something wrote their audit entries:
     // replays and refusals are audited by the gateway, truthfully.
-    assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 2);
+    assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 3);
 }
 
 pub async fn concurrent_commits_with_one_key_store_once(store: Arc<dyn Store>) {
