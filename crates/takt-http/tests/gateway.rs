@@ -974,45 +974,26 @@ async fn openapi_document_is_valid_and_matches_the_routes() {
 
 macro_rules! gateway_tests {
     ($adapter:ident, $store:expr) => {
+        gateway_tests!(@each $adapter, $store, [
+            accepts_then_reads_back_by_id_and_business_key,
+            idempotency_replays_refuses_and_deduplicates,
+            concurrent_requests_with_one_key_store_once,
+            authentication_and_authorization_are_enforced,
+            malformed_requests_get_specific_problems,
+            commands_need_a_key_and_rate_limits_apply,
+            native_payloads_are_mapped_with_exact_units,
+            health_readiness_and_audit,
+        ]);
+    };
+    (@each $adapter:ident, $store:expr, [$($check:ident),* $(,)?]) => {
         mod $adapter {
             use super::*;
-
-            async fn hub() -> Hub {
-                spawn($store().await, 64 * 1024).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn accepts_then_reads_back_by_id_and_business_key() {
-                super::accepts_then_reads_back_by_id_and_business_key(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn idempotency_replays_refuses_and_deduplicates() {
-                super::idempotency_replays_refuses_and_deduplicates(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_requests_with_one_key_store_once() {
-                super::concurrent_requests_with_one_key_store_once(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn authentication_and_authorization_are_enforced() {
-                super::authentication_and_authorization_are_enforced(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn malformed_requests_get_specific_problems() {
-                super::malformed_requests_get_specific_problems(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn commands_need_a_key_and_rate_limits_apply() {
-                super::commands_need_a_key_and_rate_limits_apply(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn native_payloads_are_mapped_with_exact_units() {
-                super::native_payloads_are_mapped_with_exact_units(hub().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn health_readiness_and_audit() {
-                super::health_readiness_and_audit(hub().await).await
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::$check(spawn($store().await, 64 * 1024).await).await
+                }
+            )*
         }
     };
 }

@@ -377,41 +377,30 @@ pub async fn audit_chain_spans_commits(store: Arc<dyn Store>) {
 }
 
 /// Declares one test per conformance check for an adapter: `conformance_tests!(module_name, factory)`,
-/// where `factory()` returns a fresh empty `Arc<dyn Store>`.
+/// where `factory()` returns a fresh empty `Arc<dyn Store>`. A new check is
+/// added to the list below once, and runs against every adapter.
 #[macro_export]
 macro_rules! conformance_tests {
     ($adapter:ident, $factory:expr) => {
+        $crate::conformance_tests!(@each $adapter, $factory, [
+            stores_events_in_order_and_reads_them_back,
+            deduplicates_on_source_and_id,
+            idempotency_keys_replay_refuse_and_expire,
+            concurrent_commits_with_one_key_store_once,
+            many_concurrent_commits_are_all_stored_once,
+            a_conflict_in_a_shared_batch_takes_back_only_its_commit,
+            audit_chain_spans_commits,
+        ]);
+    };
+    (@each $adapter:ident, $factory:expr, [$($check:ident),* $(,)?]) => {
         mod $adapter {
             use super::conformance as c;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn stores_events_in_order_and_reads_them_back() {
-                c::stores_events_in_order_and_reads_them_back($factory().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn deduplicates_on_source_and_id() {
-                c::deduplicates_on_source_and_id($factory().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn idempotency_keys_replay_refuse_and_expire() {
-                c::idempotency_keys_replay_refuse_and_expire($factory().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_commits_with_one_key_store_once() {
-                c::concurrent_commits_with_one_key_store_once($factory().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn many_concurrent_commits_are_all_stored_once() {
-                c::many_concurrent_commits_are_all_stored_once($factory().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn a_conflict_in_a_shared_batch_takes_back_only_its_commit() {
-                c::a_conflict_in_a_shared_batch_takes_back_only_its_commit($factory().await).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn audit_chain_spans_commits() {
-                c::audit_chain_spans_commits($factory().await).await
-            }
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    c::$check($factory().await).await
+                }
+            )*
         }
     };
 }
