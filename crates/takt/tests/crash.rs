@@ -163,21 +163,24 @@ async fn client(
 
 /// Reads every stored message back, counting them per business key: the
 /// event id, or for native postings the MES posting number.
+/// An admin API resource as JSON, read as the on-call operator.
+async fn admin_json(url: String) -> Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(OPS)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn stored_by_key(admin: &str, route: Route) -> BTreeMap<String, usize> {
-    let http = reqwest::Client::new();
     let mut stored: BTreeMap<String, usize> = BTreeMap::new();
     let mut after = 0;
     loop {
-        let url = format!("{admin}/v1/messages?limit=1000&after={after}");
-        let page: Value = http
-            .get(url)
-            .bearer_auth(OPS)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = admin_json(format!("{admin}/v1/messages?limit=1000&after={after}")).await;
         for item in page["items"].as_array().unwrap() {
             let key = match route {
                 Route::Events => item["id"].as_str().unwrap(),
@@ -263,16 +266,7 @@ async fn kill_nine_under_load(route: Route, key: impl Fn(u64) -> String) {
         "nothing is stored that was not sent"
     );
 
-    let http = reqwest::Client::new();
-    let verify: Value = http
-        .get(format!("{}/v1/audit/verify", server.admin))
-        .bearer_auth(OPS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let verify = admin_json(format!("{}/v1/audit/verify", server.admin)).await;
     assert_eq!(verify["intact"], true, "{verify}");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
