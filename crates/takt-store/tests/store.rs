@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use takt_core::audit::Tamper;
-use takt_core::store::{CommitOutcome, EventQuery, Store};
+use takt_core::store::{CommitOutcome, Store};
 
 use takt_core::audit::verify_store as verify_audit;
 use takt_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
