@@ -31,11 +31,11 @@ fn apply(conn: &mut Connection, batch: &[Job]) -> Vec<Result<CommitOutcome, Stor
         Ok(outcomes) => outcomes,
         // A commit had to be undone after it wrote something: the whole
         // transaction was rolled back; run the batch again, each commit in
-        // its own savepoint.
+        // its own savepoint (which never asks for this again).
         Err(NeedsUndo) => apply_batch(conn, batch, Undo::Savepoints).unwrap_or_else(|NeedsUndo| {
             all_failed(
                 batch,
-                &StoreError::Corrupt("savepoint rollback failed".into()),
+                &StoreError::Unavailable("the batch could not be applied".into()),
             )
         }),
     }
