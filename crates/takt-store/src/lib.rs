@@ -10,6 +10,7 @@
 //! Every adapter passes the conformance suite in `tests/conformance`.
 
 mod commit;
+mod delivery;
 mod postgres;
 mod sqlite;
 

@@ -95,6 +95,7 @@ impl Gateway {
                 events,
                 idempotency,
                 audit,
+                delivery: Vec::new(),
             })
             .await
             .map_err(unavailable)?

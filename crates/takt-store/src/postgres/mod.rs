@@ -1,5 +1,6 @@
 //! The PostgreSQL adapter: state for several hub instances.
 
+mod delivery;
 mod read;
 mod schema;
 mod writer;
@@ -9,7 +10,8 @@ use std::pin::Pin;
 
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    BoxFuture, Commit, CommitOutcome, EventQuery, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
+    EventQuery, Store, StoreError, StoredEvent,
 };
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
@@ -137,5 +139,32 @@ impl Store for PostgresStore {
 
     fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>> {
         Box::pin(async move { read::head(&*self.reader().await?).await })
+    }
+
+    fn delivery_cursor(&self, subscription: &str) -> BoxFuture<'_, Result<i64, StoreError>> {
+        let subscription = subscription.to_owned();
+        Box::pin(async move { delivery::cursor(&*self.reader().await?, &subscription).await })
+    }
+
+    fn deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, StoreError>> {
+        Box::pin(async move { delivery::records(&*self.reader().await?, &query).await })
+    }
+
+    fn delivery_attempts(
+        &self,
+        subscription: &str,
+        seq: i64,
+    ) -> BoxFuture<'_, Result<Vec<AttemptRecord>, StoreError>> {
+        let subscription = subscription.to_owned();
+        Box::pin(
+            async move { delivery::attempts(&*self.reader().await?, &subscription, seq).await },
+        )
+    }
+
+    fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
+        Box::pin(async move { delivery::counts(&*self.reader().await?).await })
     }
 }

@@ -5,7 +5,13 @@ use tokio_postgres::{Client, NoTls};
 
 use super::unavailable;
 
-const MIGRATIONS: [(i64, &str); 1] = [(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const MIGRATIONS: [(i64, &str); 2] = [
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_delivery.sql"),
+    ),
+];
 
 /// Opens a connection whose `search_path` is `schema` (created if missing).
 pub(super) async fn connect(url: &str, schema: &str) -> Result<Client, StoreError> {

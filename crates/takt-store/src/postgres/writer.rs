@@ -91,6 +91,9 @@ async fn write_commit(tx: &Transaction<'_>, commit: &Commit) -> Result<CommitOut
             }
         }
     }
+    for change in &commit.delivery {
+        super::delivery::write(tx, change).await?;
+    }
     append_audit(tx, &commit.audit).await?;
     Ok(CommitOutcome::Committed(outcomes))
 }

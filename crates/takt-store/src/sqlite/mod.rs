@@ -1,5 +1,6 @@
 //! The SQLite adapter: the embedded default store.
 
+mod delivery;
 mod read;
 mod schema;
 mod writer;
@@ -13,7 +14,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    BoxFuture, Commit, CommitOutcome, EventQuery, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
+    EventQuery, Store, StoreError, StoredEvent,
 };
 
 use crate::commit::{CommitQueue, queue};
@@ -213,5 +215,30 @@ impl Store for SqliteStore {
 
     fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>> {
         self.read(read::head)
+    }
+
+    fn delivery_cursor(&self, subscription: &str) -> BoxFuture<'_, Result<i64, StoreError>> {
+        let subscription = subscription.to_owned();
+        self.read(move |c| delivery::cursor(c, &subscription))
+    }
+
+    fn deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, StoreError>> {
+        self.read(move |c| delivery::records(c, &query))
+    }
+
+    fn delivery_attempts(
+        &self,
+        subscription: &str,
+        seq: i64,
+    ) -> BoxFuture<'_, Result<Vec<AttemptRecord>, StoreError>> {
+        let subscription = subscription.to_owned();
+        self.read(move |c| delivery::attempts(c, &subscription, seq))
+    }
+
+    fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
+        self.read(delivery::counts)
     }
 }

@@ -162,6 +162,9 @@ fn write_commit(
         insert_idempotency(conn, record)?;
     }
     *wrote = true;
+    for change in &commit.delivery {
+        super::delivery::write(conn, change)?;
+    }
     append_audit(conn, &commit.audit, head)?;
     Ok(CommitOutcome::Committed(outcomes))
 }

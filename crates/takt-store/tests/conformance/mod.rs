@@ -13,6 +13,10 @@ use takt_core::store::{
     Commit, CommitOutcome, EventOutcome, EventQuery, IdempotencyRecord, NewEvent, Store,
 };
 
+mod delivery;
+
+pub use delivery::*;
+
 pub fn event(n: u32) -> NewEvent {
     NewEvent {
         id: format!("0193a3f0-6c2e-7b1a-9d4e-{n:012}"),
@@ -77,7 +81,7 @@ pub fn ingest(n: u32) -> Commit {
     Commit {
         audit: vec![audit("event.ingest", &e.id)],
         events: vec![e],
-        idempotency: None,
+        ..Default::default()
     }
 }
 
@@ -390,6 +394,10 @@ macro_rules! conformance_tests {
             many_concurrent_commits_are_all_stored_once,
             a_conflict_in_a_shared_batch_takes_back_only_its_commit,
             audit_chain_spans_commits,
+            delivery_cursor_only_moves_forward,
+            delivery_records_are_replaced_and_filtered,
+            due_heads_respect_key_order,
+            delivery_attempts_and_counts_are_kept,
         ]);
     };
     (@each $adapter:ident, $factory:expr, [$($check:ident),* $(,)?]) => {

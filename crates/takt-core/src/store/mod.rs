@@ -11,6 +11,12 @@ use std::pin::Pin;
 
 use crate::audit::{AuditDraft, AuditEntry, AuditHead};
 
+mod delivery;
+
+pub use delivery::{
+    AttemptRecord, DeliveryCount, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryWrite,
+};
+
 /// Time, injected so that tests and replays control it.
 pub trait Clock: Send + Sync {
     /// Now, in Unix milliseconds.
@@ -109,6 +115,8 @@ pub struct Commit {
     pub idempotency: Option<IdempotencyRecord>,
     /// Audit entries to chain.
     pub audit: Vec<AuditDraft>,
+    /// Delivery state changes (cursors, records, attempts).
+    pub delivery: Vec<DeliveryWrite>,
 }
 
 /// What happened to one event of a commit.
@@ -182,6 +190,26 @@ pub trait Store: Send + Sync {
 
     /// The recorded end of the audit chain.
     fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>>;
+
+    /// How far a subscription has read the log: every event at or before
+    /// this position is settled (0 for a new subscription).
+    fn delivery_cursor(&self, subscription: &str) -> BoxFuture<'_, Result<i64, StoreError>>;
+
+    /// Delivery records in position order (then by subscription), filtered and paged.
+    fn deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, StoreError>>;
+
+    /// The attempt history of one message on one subscription, oldest first.
+    fn delivery_attempts(
+        &self,
+        subscription: &str,
+        seq: i64,
+    ) -> BoxFuture<'_, Result<Vec<AttemptRecord>, StoreError>>;
+
+    /// Records per subscription and state, for metrics and `takt status`.
+    fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>>;
 
     /// Whether commits can still be made: false once the writer has stopped.
     /// Readiness checks use it, since reads may still work without a writer.
