@@ -10,7 +10,8 @@ use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
 use takt_core::store::{
-    BoxFuture, Commit, CommitOutcome, EventQuery, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
+    EventQuery, Store, StoreError, StoredEvent,
 };
 use takt_engine::{Gateway, GatewayOptions, IngestRequest, Rejection, Route, SystemClock};
 use takt_store::{SqliteOptions, SqliteStore};
@@ -46,6 +47,25 @@ impl Store for Slow {
     }
     fn audit_head(&self) -> BoxFuture<'_, Result<AuditHead, StoreError>> {
         self.inner.audit_head()
+    }
+    fn delivery_cursor(&self, subscription: &str) -> BoxFuture<'_, Result<i64, StoreError>> {
+        self.inner.delivery_cursor(subscription)
+    }
+    fn deliveries(
+        &self,
+        query: DeliveryQuery,
+    ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, StoreError>> {
+        self.inner.deliveries(query)
+    }
+    fn delivery_attempts(
+        &self,
+        subscription: &str,
+        seq: i64,
+    ) -> BoxFuture<'_, Result<Vec<AttemptRecord>, StoreError>> {
+        self.inner.delivery_attempts(subscription, seq)
+    }
+    fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
+        self.inner.delivery_counts()
     }
     fn accepts_commits(&self) -> bool {
         self.inner.accepts_commits()
