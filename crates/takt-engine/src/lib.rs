@@ -1,4 +1,5 @@
-//! Takt's tokio shell around the pure core: the ingest gateway.
+//! Takt's tokio shell around the pure core: the ingest gateway and the
+//! delivery engine ([`delivery`]).
 //!
 //! [`Gateway::ingest`] runs one request through authentication,
 //! authorization (Rego), rate limits, validation and idempotency, and answers
@@ -6,6 +7,7 @@
 //! durably committed together. Every rejection is a [`Rejection`] with a
 //! stable code; the HTTP layer turns it into problem+json.
 
+pub mod delivery;
 mod gateway;
 mod jwt;
 mod limits;

@@ -123,6 +123,98 @@ pub struct HttpConnector {
     /// Extra headers sent with every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// How the hub authenticates to the destination; none: it does not.
+    #[serde(default)]
+    pub auth: Option<HttpAuth>,
+    /// An HMAC-SHA256 signature of the body, for destinations that verify
+    /// where a request came from.
+    #[serde(default)]
+    pub signature: Option<HttpSignature>,
+}
+
+/// How the HTTP connector authenticates. Secrets are never written in the
+/// deployment: each is named by the environment variable holding it.
+///
+/// ```toml
+/// auth = { kind = "oauth2", token_url = "https://login.example.com/token", client_id = "takt", client_secret_env = "ERP_CLIENT_SECRET", scope = "goods-movements" }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HttpAuth {
+    /// `Authorization: Bearer <token>`.
+    Bearer {
+        /// Environment variable holding the token.
+        token_env: String,
+    },
+    /// `Authorization: Basic …`.
+    Basic {
+        /// The user name.
+        username: String,
+        /// Environment variable holding the password.
+        password_env: String,
+    },
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4): a token is fetched from
+    /// `token_url`, cached until shortly before it expires, and sent as a
+    /// bearer token; a 401 drops it so the next attempt fetches a new one.
+    Oauth2 {
+        /// The token endpoint.
+        token_url: String,
+        /// The client id.
+        client_id: String,
+        /// Environment variable holding the client secret.
+        client_secret_env: String,
+        /// Scope to ask for, if the server wants one.
+        #[serde(default)]
+        scope: Option<String>,
+    },
+}
+
+/// `signature = { secret_env = "ERP_SIGNING_SECRET" }`: every request
+/// carries `<header>: sha256=<hex HMAC-SHA256 of the body>`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSignature {
+    /// The header carrying the signature.
+    #[serde(default = "signature_header")]
+    pub header: String,
+    /// Environment variable holding the shared secret.
+    pub secret_env: String,
+}
+
+fn signature_header() -> String {
+    "X-Takt-Signature".into()
+}
+
+impl HttpConnector {
+    /// The environment variables this connector reads its secrets from, as
+    /// (field, variable).
+    pub fn secret_variables(&self) -> Vec<(&'static str, &str)> {
+        let mut variables = Vec::new();
+        match &self.auth {
+            Some(HttpAuth::Bearer { token_env }) => {
+                variables.push(("connector.auth.token_env", token_env.as_str()))
+            }
+            Some(HttpAuth::Basic { password_env, .. }) => {
+                variables.push(("connector.auth.password_env", password_env.as_str()));
+            }
+            Some(HttpAuth::Oauth2 {
+                client_secret_env, ..
+            }) => {
+                variables.push((
+                    "connector.auth.client_secret_env",
+                    client_secret_env.as_str(),
+                ));
+            }
+            None => {}
+        }
+        if let Some(signature) = &self.signature {
+            variables.push((
+                "connector.signature.secret_env",
+                signature.secret_env.as_str(),
+            ));
+        }
+        variables
+    }
 }
 
 fn post() -> String {

@@ -87,8 +87,11 @@ pub struct DeliveryRecord {
     /// pending or in flight; for a dead-lettered or in-doubt message, true
     /// when the policy parks the key.
     pub holds_key: bool,
-    /// Attempts made so far.
+    /// Attempts made so far (numbering the attempt history).
     pub attempts: u32,
+    /// Attempts made before the last redrive: the policy's `max_attempts`
+    /// counts from here, so a redriven message gets a full budget again.
+    pub attempt_base: u32,
     /// When the next attempt may go, Unix milliseconds.
     pub next_attempt_at_ms: i64,
     /// The last failure or the dead-letter reason; empty while none.

@@ -101,6 +101,12 @@ impl Gateway {
             .map_err(unavailable)?
         {
             CommitOutcome::Committed(outcomes) => {
+                if outcomes
+                    .iter()
+                    .any(|o| matches!(o, EventOutcome::Stored(_)))
+                {
+                    self.wake_delivery();
+                }
                 for (check, outcome) in checked.iter().zip(&outcomes) {
                     if matches!(outcome, EventOutcome::Stored(_)) {
                         let contract = check.validated.contract.contract().to_string();

@@ -120,6 +120,10 @@ pub struct Gateway {
     /// Requests refused for want of a credential since the last audit entry
     /// about them, by action (see [`Gateway::flush_unauthenticated`]).
     unauthenticated: Mutex<BTreeMap<&'static str, u64>>,
+    /// Bumped after every commit that stored events: delivery workers wait on it.
+    appended: tokio::sync::watch::Sender<u64>,
+    /// The delivery engine, once started (see [`Gateway::attach_delivery`]).
+    delivery: std::sync::OnceLock<Arc<crate::delivery::DeliveryEngine>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -158,7 +162,34 @@ impl Gateway {
             options,
             in_flight: Mutex::new(HashSet::new()),
             unauthenticated: Mutex::new(BTreeMap::new()),
+            appended: tokio::sync::watch::channel(0).0,
+            delivery: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The registry, shared.
+    pub fn shared_registry(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Changes after every commit that stored new events.
+    pub fn appended(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.appended.subscribe()
+    }
+
+    /// Tells waiting delivery workers that the log grew.
+    pub(crate) fn wake_delivery(&self) {
+        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Makes the delivery engine reachable from the admin API (once).
+    pub fn attach_delivery(&self, engine: Arc<crate::delivery::DeliveryEngine>) {
+        let _ = self.delivery.set(engine);
+    }
+
+    /// The delivery engine, when one runs.
+    pub fn delivery(&self) -> Option<&Arc<crate::delivery::DeliveryEngine>> {
+        self.delivery.get()
     }
 
     /// The contract registry.

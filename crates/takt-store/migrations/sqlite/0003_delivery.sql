@@ -17,6 +17,7 @@ CREATE TABLE deliveries (
     state              TEXT    NOT NULL,     -- pending, in_flight, delivered, dead_lettered, in_doubt, discarded
     holds_key          INTEGER NOT NULL,     -- later messages of the key wait for this one
     attempts           INTEGER NOT NULL,
+    attempt_base       INTEGER NOT NULL,     -- attempts before the last redrive
     next_attempt_at_ms INTEGER NOT NULL,
     reason             TEXT    NOT NULL,
     last_status        INTEGER,

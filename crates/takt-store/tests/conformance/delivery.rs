@@ -28,6 +28,7 @@ pub fn delivery_record(seq: i64, key: &str, state: DeliveryState) -> DeliveryRec
         state,
         holds_key: matches!(state, DeliveryState::Pending | DeliveryState::InFlight),
         attempts: 1,
+        attempt_base: 0,
         next_attempt_at_ms: 1_000,
         reason: "the destination answered 503".into(),
         last_status: Some(503),
@@ -190,7 +191,7 @@ pub async fn delivery_records_are_replaced_and_filtered(store: Arc<dyn Store>) {
 
     // Replacing a record (a redrive) changes its state in place.
     let redriven = DeliveryRecord {
-        attempts: 0,
+        attempt_base: 1,
         next_attempt_at_ms: 2_000,
         ..delivery_record(1, "A", DeliveryState::Pending)
     };

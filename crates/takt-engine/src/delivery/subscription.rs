@@ -1,0 +1,104 @@
+//! A subscription ready to run: its filter, ordering key, compiled mapping
+//! and connector.
+
+use std::sync::Arc;
+
+use takt_core::mapping::{MapEnv, Mapping};
+use takt_core::store::NewEvent;
+use takt_model::delivery::{ConnectorConfig, Ordering, SubscriptionConfig};
+
+use super::DeliveryError;
+use super::connector::{Connector, Outgoing};
+use super::http::{HttpDelivery, Secrets};
+
+/// One subscription, compiled.
+pub struct Subscription {
+    /// As configured.
+    pub config: SubscriptionConfig,
+    mapping: Option<Mapping>,
+    /// Where messages go.
+    pub connector: Arc<dyn Connector>,
+}
+
+impl Subscription {
+    /// Compiles `config` (with its mapping program, if any) and builds its connector.
+    pub fn new(
+        config: SubscriptionConfig,
+        mapping: Option<(&str, &str)>,
+        secrets: Secrets<'_>,
+    ) -> Result<Self, DeliveryError> {
+        let mapping = mapping
+            .map(|(origin, code)| Mapping::compile(origin, code))
+            .transpose()
+            .map_err(|e| DeliveryError::Config {
+                subscription: config.name.clone(),
+                field: "mapping".into(),
+                reason: e.to_string(),
+            })?;
+        let connector: Arc<dyn Connector> = match &config.connector {
+            ConnectorConfig::Http(http) => Arc::new(HttpDelivery::new(&config, http, secrets)?),
+        };
+        Ok(Self::with_connector(config, mapping, connector))
+    }
+
+    /// A subscription with a connector built elsewhere.
+    pub fn with_connector(
+        config: SubscriptionConfig,
+        mapping: Option<Mapping>,
+        connector: Arc<dyn Connector>,
+    ) -> Self {
+        Self {
+            config,
+            mapping,
+            connector,
+        }
+    }
+
+    /// Whether an accepted event is delivered by this subscription.
+    pub fn matches(&self, event: &NewEvent) -> bool {
+        let c = &self.config;
+        let version = event.dataschema.rsplit(':').next().unwrap_or_default();
+        c.contracts.contains(&event.contract)
+            && (c.versions.is_empty() || c.versions.iter().any(|v| v == version))
+            && (c.sites.is_empty() || c.sites.contains(&event.site))
+    }
+
+    /// The event's ordering key here: messages with the same key are
+    /// delivered one at a time, in accepted order.
+    pub fn key<'a>(&self, event: &'a NewEvent) -> &'a str {
+        match self.config.ordering {
+            Ordering::Partitionkey => &event.partition_key,
+            Ordering::Subject => &event.subject,
+            // Every message is its own key: no order, full parallelism.
+            Ordering::None => &event.id,
+        }
+    }
+
+    /// The message as it goes out: the canonical CloudEvent mapped to the
+    /// destination's format. Fails with the mapping's error.
+    pub fn prepare(
+        &self,
+        event: &NewEvent,
+        env: MapEnv<'_>,
+        replay: bool,
+    ) -> Result<Outgoing, String> {
+        let body = match &self.mapping {
+            None => event.body.clone(),
+            Some(mapping) => {
+                let input: serde_json::Value = serde_json::from_slice(&event.body)
+                    .map_err(|e| format!("the stored event is not JSON: {e}"))?;
+                let output = mapping.run(&input, env).map_err(|e| e.to_string())?;
+                serde_json::to_vec(&output).map_err(|e| e.to_string())?
+            }
+        };
+        Ok(Outgoing {
+            id: event.id.clone(),
+            contract: event.contract.clone(),
+            subject: event.subject.clone(),
+            site: event.site.clone(),
+            partition_key: event.partition_key.clone(),
+            body,
+            replay,
+        })
+    }
+}

@@ -1,0 +1,1011 @@
+//! One subscription's delivery loop.
+//!
+//! The worker reads the event log from its subscription's cursor into a
+//! bounded window, sends each key's oldest message (different keys in
+//! parallel, up to the policy's concurrency), and settles what comes back:
+//!
+//! - delivered at the first attempt: nothing is written; the cursor moves
+//!   past it (in batches);
+//! - anything else becomes a durable [`DeliveryRecord`]: pending for a retry,
+//!   dead-lettered, or in doubt. While a key has a record that holds it, its
+//!   later messages are recorded as pending behind it and go out one by one
+//!   in accepted order (the store's due-head query);
+//! - for a destination that cannot de-duplicate, an in-flight record is
+//!   written **before** the message is sent, so that after a crash the
+//!   message goes to the in-doubt list instead of being sent again.
+//!
+//! Every change is committed before the cursor moves past it, so a crash at
+//! any instant loses nothing: what was not settled is read again and sent
+//! again (at least once; the idempotency header lets the destination drop
+//! the copy). A failed commit restarts the worker from the durable state.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use takt_core::audit::AuditDraft;
+use takt_core::delivery::{
+    AttemptOutcome, Circuit, CircuitState, NextStep, Verdict, classify, next_step,
+};
+use takt_core::mapping::MapEnv;
+use takt_core::registry::Registry;
+use takt_core::store::{
+    AttemptRecord, Clock, Commit, CommitOutcome, DeliveryQuery, DeliveryRecord, DeliveryState,
+    DeliveryWrite, EventQuery, Store, StoreError, StoredEvent,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+
+use super::connector::Report;
+use super::subscription::Subscription;
+
+/// Most unsettled messages a worker keeps in memory, whatever the backlog.
+const WINDOW: usize = 1_024;
+/// Most events read from the log at once.
+const PAGE: usize = 256;
+/// How often waiting records are looked at, and idle workers look at the log.
+const POLL: Duration = Duration::from_millis(250);
+/// How often the cursor is written while messages keep flowing.
+const CURSOR_EVERY: Duration = Duration::from_millis(50);
+
+/// An operator's action on recorded messages, applied by the worker so that
+/// it never races with a delivery.
+pub(crate) enum Command {
+    /// Dead-lettered or in-doubt messages go back to pending.
+    Redrive {
+        seqs: Vec<i64>,
+        principal: String,
+        reply: oneshot::Sender<Result<Vec<ActionResult>, StoreError>>,
+    },
+    /// Dead-lettered or in-doubt messages are given up on.
+    Discard {
+        seqs: Vec<i64>,
+        reason: String,
+        principal: String,
+        reply: oneshot::Sender<Result<Vec<ActionResult>, StoreError>>,
+    },
+}
+
+/// What an operator's action did to one message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ActionResult {
+    /// The message's position in the log.
+    pub seq: i64,
+    /// `redriven`, `discarded`, `skipped` (not dead-lettered or in doubt),
+    /// or `not_found`.
+    pub outcome: &'static str,
+    /// The message's state after the action.
+    pub state: Option<&'static str>,
+}
+
+/// What a worker shows of itself, for metrics and `takt status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Live {
+    /// Every event at or before it is settled.
+    pub cursor: i64,
+    /// Read from the log up to here.
+    pub read_to: i64,
+    /// Messages read and not settled.
+    pub window: usize,
+    /// Attempts under way.
+    pub in_flight: usize,
+    /// Ordering keys held by a record.
+    pub held_keys: usize,
+    /// `closed`, `open` or `half_open`.
+    pub circuit: &'static str,
+    /// Accepted time of the oldest message in the window.
+    pub oldest_unsettled_ms: Option<i64>,
+}
+
+struct Slot {
+    event: Arc<StoredEvent>,
+    key: String,
+    sending: bool,
+}
+
+/// A finished attempt, back from its task.
+struct Finished {
+    seq: i64,
+    key: String,
+    event: Arc<StoredEvent>,
+    /// The record it was sent from (a retry, or an in-flight record).
+    record: Option<DeliveryRecord>,
+    /// Sent straight from the window (not waiting behind a record).
+    fresh: bool,
+    attempt: u32,
+    started_at_ms: i64,
+    result: Result<Report, String>,
+}
+
+pub(crate) struct Worker {
+    sub: Arc<Subscription>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    registry: Arc<Registry>,
+    live: Arc<Mutex<Live>>,
+    cursor: i64,
+    cursor_written_at: tokio::time::Instant,
+    read_to: i64,
+    log_has_more: bool,
+    window: BTreeMap<i64, Slot>,
+    /// Records above the cursor: their events are not read again.
+    recorded: HashSet<i64>,
+    /// Ordering key → records holding it.
+    held: HashMap<String, u32>,
+    sending: HashSet<String>,
+    tasks: JoinSet<Finished>,
+    circuit: Circuit,
+    writes: Vec<DeliveryWrite>,
+    audit: Vec<AuditDraft>,
+    check_due: bool,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        sub: Arc<Subscription>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        registry: Arc<Registry>,
+        live: Arc<Mutex<Live>>,
+    ) -> Self {
+        let circuit = Circuit::new(sub.config.policy.circuit);
+        Self {
+            sub,
+            store,
+            clock,
+            registry,
+            live,
+            cursor: 0,
+            cursor_written_at: tokio::time::Instant::now(),
+            read_to: 0,
+            log_has_more: true,
+            window: BTreeMap::new(),
+            recorded: HashSet::new(),
+            held: HashMap::new(),
+            sending: HashSet::new(),
+            tasks: JoinSet::new(),
+            circuit,
+            writes: Vec::new(),
+            audit: Vec::new(),
+            check_due: true,
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.sub.config.name
+    }
+
+    /// Runs until `stop` turns true; a failing store restarts it from the
+    /// durable state after a pause.
+    pub(crate) async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut log: watch::Receiver<u64>,
+        mut stop: watch::Receiver<bool>,
+        grace: Duration,
+    ) {
+        loop {
+            match self
+                .session(&mut commands, &mut log, &mut stop, grace)
+                .await
+            {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(subscription = %self.name(), error = %e, "delivery worker restarts from the stored state");
+                    self.tasks.abort_all();
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                    if *stop.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session(
+        &mut self,
+        commands: &mut mpsc::Receiver<Command>,
+        log: &mut watch::Receiver<u64>,
+        stop: &mut watch::Receiver<bool>,
+        grace: Duration,
+    ) -> Result<(), StoreError> {
+        self.recover().await?;
+        loop {
+            if *stop.borrow() {
+                return self.drain(grace).await;
+            }
+            self.fill().await?;
+            self.dispatch_due().await?;
+            self.dispatch_window().await?;
+            self.flush(self.tasks.is_empty()).await?;
+            self.publish();
+            tokio::select! {
+                Some(done) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                    self.take(done);
+                    while let Some(done) = self.tasks.try_join_next() {
+                        self.take(done);
+                    }
+                }
+                changed = log.changed() => {
+                    self.log_has_more = true;
+                    if changed.is_err() {
+                        // The gateway is gone: poll instead.
+                        tokio::time::sleep(POLL).await;
+                    }
+                }
+                Some(command) = commands.recv() => self.command(command).await?,
+                _ = stop.changed() => {}
+                () = tokio::time::sleep(POLL) => {
+                    self.log_has_more = true;
+                    self.check_due = true;
+                }
+            }
+        }
+    }
+
+    fn take(&mut self, done: Result<Finished, tokio::task::JoinError>) {
+        match done {
+            Ok(finished) => self.finished(finished),
+            // A panicking connector: the message stays unsettled and is
+            // sent again after the restart this error causes.
+            Err(e) => {
+                tracing::error!(subscription = %self.name(), error = %e, "a delivery task failed")
+            }
+        }
+    }
+
+    /// Waits up to `grace` for attempts under way, records them, and stops.
+    async fn drain(&mut self, grace: Duration) -> Result<(), StoreError> {
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, self.tasks.join_next()).await {
+                Ok(Some(done)) => self.take(done),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        // What is still out is sent again after a restart (or, for a
+        // destination that cannot de-duplicate, found in flight: in doubt).
+        self.tasks.abort_all();
+        self.flush(true).await
+    }
+
+    /// Starts from the durable state: cursor, records, keys they hold.
+    async fn recover(&mut self) -> Result<(), StoreError> {
+        self.window.clear();
+        self.recorded.clear();
+        self.held.clear();
+        self.sending.clear();
+        self.writes.clear();
+        self.audit.clear();
+        self.cursor = self.store.delivery_cursor(self.name()).await?;
+        self.read_to = self.cursor;
+        self.log_has_more = true;
+        self.check_due = true;
+        let now = self.clock.now_ms();
+        let open = [
+            DeliveryState::Pending,
+            DeliveryState::InFlight,
+            DeliveryState::DeadLettered,
+            DeliveryState::InDoubt,
+        ];
+        let mut after = 0;
+        loop {
+            let page = self
+                .store
+                .deliveries(DeliveryQuery {
+                    subscription: Some(self.name().to_owned()),
+                    states: open.to_vec(),
+                    after_seq: after,
+                    limit: 1_000,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for record in page {
+                let record = if record.state == DeliveryState::InFlight {
+                    self.interrupted(record, now)
+                } else {
+                    record
+                };
+                if record.holds_key {
+                    *self.held.entry(record.key.clone()).or_insert(0) += 1;
+                }
+                if record.seq > self.cursor {
+                    self.recorded.insert(record.seq);
+                }
+            }
+        }
+        // Records above the cursor in a settled state are not read again either.
+        let mut after = self.cursor;
+        loop {
+            let page = self
+                .store
+                .deliveries(DeliveryQuery {
+                    subscription: Some(self.name().to_owned()),
+                    after_seq: after,
+                    limit: 1_000,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            self.recorded.extend(page.iter().map(|r| r.seq));
+        }
+        self.flush(true).await
+    }
+
+    /// A record found in flight after a restart: the attempt's outcome is
+    /// unknown. Sent again when the destination de-duplicates; otherwise in
+    /// doubt, for an operator.
+    fn interrupted(&mut self, record: DeliveryRecord, now: i64) -> DeliveryRecord {
+        let record = if self.sub.config.idempotent {
+            DeliveryRecord {
+                state: DeliveryState::Pending,
+                holds_key: true,
+                next_attempt_at_ms: now,
+                reason: "the hub stopped during an attempt; it is sent again (the destination de-duplicates)".into(),
+                updated_at_ms: now,
+                ..record
+            }
+        } else {
+            let reason = format!(
+                "the hub stopped while attempt {} was being sent (since {}): it may have arrived, and the destination cannot de-duplicate",
+                record.attempts,
+                chrono::DateTime::from_timestamp_millis(record.updated_at_ms)
+                    .unwrap_or_default()
+                    .to_rfc3339()
+            );
+            self.audit_action(
+                "delivery.in_doubt",
+                &record.event_id,
+                "in_doubt",
+                "system",
+                now,
+            );
+            DeliveryRecord {
+                state: DeliveryState::InDoubt,
+                holds_key: true,
+                reason,
+                updated_at_ms: now,
+                ..record
+            }
+        };
+        self.writes.push(DeliveryWrite::Record(record.clone()));
+        record
+    }
+
+    /// Reads the log past what was read, into the window (or behind a held key).
+    async fn fill(&mut self) -> Result<(), StoreError> {
+        while self.log_has_more && self.window.len() < WINDOW {
+            let limit = PAGE.min(WINDOW - self.window.len());
+            let page = self
+                .store
+                .events(EventQuery {
+                    after_seq: self.read_to,
+                    limit,
+                    ..Default::default()
+                })
+                .await?;
+            self.log_has_more = page.len() == limit;
+            for stored in page {
+                self.read_to = stored.seq;
+                if !self.sub.matches(&stored.event) || self.recorded.contains(&stored.seq) {
+                    continue;
+                }
+                let key = self.sub.key(&stored.event).to_owned();
+                let event = Arc::new(stored);
+                if self.held.contains_key(&key) {
+                    self.queue_behind(&event, key);
+                } else {
+                    self.window.insert(
+                        event.seq,
+                        Slot {
+                            event,
+                            key,
+                            sending: false,
+                        },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a message as pending behind the record holding its key.
+    fn queue_behind(&mut self, event: &StoredEvent, key: String) {
+        let now = self.clock.now_ms();
+        let record = DeliveryRecord {
+            reason: "waiting for an earlier message of its ordering key".into(),
+            ..self.new_record(event, key.clone(), now)
+        };
+        *self.held.entry(key).or_insert(0) += 1;
+        self.writes.push(DeliveryWrite::Record(record));
+    }
+
+    fn new_record(&self, event: &StoredEvent, key: String, now: i64) -> DeliveryRecord {
+        DeliveryRecord {
+            subscription: self.name().to_owned(),
+            seq: event.seq,
+            event_id: event.event.id.clone(),
+            contract: event.event.contract.clone(),
+            site: event.event.site.clone(),
+            key,
+            state: DeliveryState::Pending,
+            holds_key: true,
+            attempts: 0,
+            attempt_base: 0,
+            next_attempt_at_ms: 0,
+            reason: String::new(),
+            last_status: None,
+            last_response: String::new(),
+            accepted_at_ms: event.event.accepted_at_ms,
+            updated_at_ms: now,
+        }
+    }
+
+    fn room(&self) -> usize {
+        (self.sub.config.policy.concurrency as usize).saturating_sub(self.tasks.len())
+    }
+
+    /// Sends the window's messages whose key is free, oldest first.
+    async fn dispatch_window(&mut self) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut chosen = Vec::new();
+        for (seq, slot) in &self.window {
+            if chosen.len() >= self.room() {
+                break;
+            }
+            if slot.sending || self.sending.contains(&slot.key) || self.held.contains_key(&slot.key)
+            {
+                continue;
+            }
+            if !self.circuit.try_call(now) {
+                break;
+            }
+            self.sending.insert(slot.key.clone());
+            chosen.push(*seq);
+        }
+        if chosen.is_empty() {
+            return Ok(());
+        }
+        let idempotent = self.sub.config.idempotent;
+        let mut out = Vec::with_capacity(chosen.len());
+        for seq in chosen {
+            if idempotent {
+                let Some(slot) = self.window.get_mut(&seq) else {
+                    continue;
+                };
+                slot.sending = true;
+                out.push((slot.event.clone(), slot.key.clone(), None));
+            } else if let Some(slot) = self.window.remove(&seq) {
+                // Recorded in flight before it goes: settled for the cursor.
+                let record = DeliveryRecord {
+                    state: DeliveryState::InFlight,
+                    attempts: 1,
+                    reason: "being sent".into(),
+                    ..self.new_record(&slot.event, slot.key.clone(), now)
+                };
+                self.writes.push(DeliveryWrite::Record(record.clone()));
+                out.push((slot.event, slot.key, Some(record)));
+            }
+        }
+        if !idempotent {
+            self.flush(true).await?;
+        }
+        for (event, key, record) in out {
+            self.spawn(event, key, record, true, false);
+        }
+        Ok(())
+    }
+
+    /// Sends recorded messages that are their key's oldest and due.
+    async fn dispatch_due(&mut self) -> Result<(), StoreError> {
+        if !self.check_due || self.held.is_empty() || self.room() == 0 {
+            return Ok(());
+        }
+        self.check_due = false;
+        // The query must see every settled attempt, or it would hand out
+        // again a message whose result is still unwritten.
+        self.flush(true).await?;
+        let now = self.clock.now_ms();
+        let due = self
+            .store
+            .deliveries(DeliveryQuery {
+                subscription: Some(self.name().to_owned()),
+                due_heads_at_ms: Some(now),
+                limit: self.room() + self.sending.len(),
+                ..Default::default()
+            })
+            .await?;
+        let mut chosen = Vec::new();
+        for record in due {
+            if chosen.len() >= self.room() {
+                break;
+            }
+            if self.sending.contains(&record.key) {
+                continue;
+            }
+            if !self.circuit.try_call(now) {
+                break;
+            }
+            self.sending.insert(record.key.clone());
+            chosen.push(record);
+        }
+        let idempotent = self.sub.config.idempotent;
+        let mut out = Vec::with_capacity(chosen.len());
+        for record in chosen {
+            let page = self
+                .store
+                .events(EventQuery {
+                    after_seq: record.seq - 1,
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(event) = page.into_iter().next().filter(|e| e.seq == record.seq) else {
+                self.sending.remove(&record.key);
+                let reason = "the event is no longer in the log".to_owned();
+                let holding = record.holds_key;
+                let step = NextStep::DeadLetter {
+                    reason,
+                    park_key: false,
+                };
+                self.settle_record(record, holding, now, step, None, String::new());
+                continue;
+            };
+            let record = if idempotent {
+                record
+            } else {
+                let in_flight = DeliveryRecord {
+                    state: DeliveryState::InFlight,
+                    attempts: record.attempts + 1,
+                    updated_at_ms: now,
+                    ..record
+                };
+                self.writes.push(DeliveryWrite::Record(in_flight.clone()));
+                in_flight
+            };
+            out.push((Arc::new(event), record));
+        }
+        if !idempotent && !out.is_empty() {
+            self.flush(true).await?;
+        }
+        for (event, record) in out {
+            let key = record.key.clone();
+            let replay = false;
+            self.spawn(event, key, Some(record), false, replay);
+        }
+        Ok(())
+    }
+
+    fn spawn(
+        &mut self,
+        event: Arc<StoredEvent>,
+        key: String,
+        record: Option<DeliveryRecord>,
+        fresh: bool,
+        replay: bool,
+    ) {
+        let attempt = match (&record, self.sub.config.idempotent) {
+            // An in-flight record already counts the attempt under way.
+            (Some(r), false) => r.attempts,
+            (Some(r), true) => r.attempts + 1,
+            (None, _) => 1,
+        };
+        let (sub, clock, registry) = (self.sub.clone(), self.clock.clone(), self.registry.clone());
+        self.tasks.spawn(async move {
+            let started_at_ms = clock.now_ms();
+            let env = MapEnv {
+                units: registry.units(),
+                on: chrono::DateTime::from_timestamp_millis(started_at_ms)
+                    .unwrap_or_default()
+                    .date_naive(),
+            };
+            let result = match sub.prepare(&event.event, env, replay) {
+                Ok(message) => Ok(sub.connector.send(&message).await),
+                Err(reason) => Err(reason),
+            };
+            Finished {
+                seq: event.seq,
+                key,
+                event,
+                record,
+                fresh,
+                attempt,
+                started_at_ms,
+                result,
+            }
+        });
+    }
+
+    /// Decides what follows an attempt, and records it.
+    fn finished(&mut self, f: Finished) {
+        self.sending.remove(&f.key);
+        let now = self.clock.now_ms();
+        let policy = &self.sub.config.policy;
+        let (verdict, status, response, answered) = match &f.result {
+            Ok(report) => {
+                let status = match report.outcome {
+                    AttemptOutcome::Answered { status, .. } => Some(status),
+                    _ => None,
+                };
+                (
+                    classify(report.outcome.clone(), self.sub.config.idempotent),
+                    status,
+                    report.response.clone(),
+                    true,
+                )
+            }
+            Err(reason) => (
+                Verdict::Refused {
+                    reason: format!("the mapping failed, nothing was sent: {reason}"),
+                },
+                None,
+                String::new(),
+                false,
+            ),
+        };
+        match verdict {
+            Verdict::Delivered => self.circuit.success(),
+            Verdict::Refused { .. } if answered => self.circuit.success(),
+            Verdict::Refused { .. } => {}
+            Verdict::Retry { .. } | Verdict::InDoubt { .. } => self.circuit.failure(now),
+        }
+        let base = f.record.as_ref().map_or(0, |r| r.attempt_base);
+        let step = next_step(
+            policy,
+            f.attempt.saturating_sub(base),
+            verdict.clone(),
+            now,
+            fastrand::f64(),
+        );
+        metrics::counter!("takt_deliveries_total", "subscription" => self.name().to_owned(), "outcome" => outcome_name(&step)).increment(1);
+        if step == NextStep::Done && f.record.is_none() {
+            self.window.remove(&f.seq);
+            return;
+        }
+        let attempt = AttemptRecord {
+            subscription: self.name().to_owned(),
+            seq: f.seq,
+            attempt: f.attempt,
+            started_at_ms: f.started_at_ms,
+            finished_at_ms: now,
+            outcome: verdict_name(&verdict).into(),
+            status,
+            detail: match &verdict {
+                Verdict::Delivered => "delivered".into(),
+                Verdict::Retry { reason, .. }
+                | Verdict::Refused { reason }
+                | Verdict::InDoubt { reason } => reason.clone(),
+            },
+        };
+        self.writes.push(DeliveryWrite::Attempt(attempt));
+        if f.fresh {
+            self.window.remove(&f.seq);
+        }
+        // A fresh message's in-flight record is not counted as holding its
+        // key: nothing else of the key was sent meanwhile.
+        let was_holding = !f.fresh && f.record.as_ref().is_some_and(|r| r.holds_key);
+        let record = f
+            .record
+            .unwrap_or_else(|| self.new_record(&f.event, f.key.clone(), now));
+        let record = DeliveryRecord {
+            attempts: f.attempt,
+            ..record
+        };
+        self.settle_record(record, was_holding, now, step, status, response);
+    }
+
+    /// Records the step decided for a message; `was_holding`: whether its
+    /// record held its key before.
+    fn settle_record(
+        &mut self,
+        record: DeliveryRecord,
+        was_holding: bool,
+        now: i64,
+        step: NextStep,
+        status: Option<u16>,
+        response: String,
+    ) {
+        let record = DeliveryRecord {
+            updated_at_ms: now,
+            last_status: status.or(record.last_status),
+            last_response: if response.is_empty() {
+                record.last_response
+            } else {
+                response
+            },
+            ..record
+        };
+        let record = match step {
+            NextStep::Done => DeliveryRecord {
+                state: DeliveryState::Delivered,
+                holds_key: false,
+                ..record
+            },
+            NextStep::RetryAt(at) => DeliveryRecord {
+                state: DeliveryState::Pending,
+                holds_key: true,
+                next_attempt_at_ms: at,
+                reason: format!("attempt {} failed; next attempt scheduled", record.attempts),
+                ..record
+            },
+            NextStep::DeadLetter { reason, park_key } => {
+                self.audit_action(
+                    "delivery.dead_letter",
+                    &record.event_id,
+                    "dead_lettered",
+                    "system",
+                    now,
+                );
+                DeliveryRecord {
+                    state: DeliveryState::DeadLettered,
+                    holds_key: park_key,
+                    reason,
+                    ..record
+                }
+            }
+            NextStep::InDoubt { reason } => {
+                self.audit_action(
+                    "delivery.in_doubt",
+                    &record.event_id,
+                    "in_doubt",
+                    "system",
+                    now,
+                );
+                DeliveryRecord {
+                    state: DeliveryState::InDoubt,
+                    holds_key: true,
+                    reason,
+                    ..record
+                }
+            }
+        };
+        self.hold(&record.key, was_holding, record.holds_key);
+        self.writes.push(DeliveryWrite::Record(record));
+    }
+
+    /// Keeps the count of records holding `key` as one changes.
+    fn hold(&mut self, key: &str, was: bool, now_holding: bool) {
+        match (was, now_holding) {
+            (false, true) => {
+                let count = self.held.entry(key.to_owned()).or_insert(0);
+                *count += 1;
+                if *count == 1 {
+                    // The key's messages still in the window wait behind it.
+                    let waiting: Vec<i64> = self
+                        .window
+                        .iter()
+                        .filter(|(_, s)| s.key == key && !s.sending)
+                        .map(|(seq, _)| *seq)
+                        .collect();
+                    for seq in waiting {
+                        if let Some(slot) = self.window.remove(&seq) {
+                            self.queue_behind(&slot.event, slot.key);
+                        }
+                    }
+                }
+            }
+            (true, false) => {
+                if let Some(count) = self.held.get_mut(key) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.held.remove(key);
+                    }
+                }
+                self.check_due = true;
+            }
+            (true, true) => self.check_due = true,
+            (false, false) => {}
+        }
+    }
+
+    fn audit_action(
+        &mut self,
+        action: &str,
+        message_id: &str,
+        outcome: &str,
+        principal: &str,
+        now: i64,
+    ) {
+        self.audit.push(AuditDraft {
+            at_ms: now,
+            principal: principal.to_owned(),
+            action: action.to_owned(),
+            interface: Some(self.name().to_owned()),
+            outcome: outcome.to_owned(),
+            message_id: Some(message_id.to_owned()),
+        });
+    }
+
+    /// Where the cursor may be: just before the oldest unsettled message.
+    fn settled_to(&self) -> i64 {
+        self.window
+            .keys()
+            .next()
+            .map_or(self.read_to, |first| first - 1)
+    }
+
+    /// Commits what changed, with the cursor; a cursor-only change waits
+    /// for [`CURSOR_EVERY`] unless `force`.
+    async fn flush(&mut self, force: bool) -> Result<(), StoreError> {
+        let cursor = self.settled_to();
+        let cursor_due =
+            cursor > self.cursor && (force || self.cursor_written_at.elapsed() >= CURSOR_EVERY);
+        if self.writes.is_empty() && self.audit.is_empty() && !cursor_due {
+            return Ok(());
+        }
+        let mut delivery = std::mem::take(&mut self.writes);
+        if cursor > self.cursor {
+            delivery.push(DeliveryWrite::Cursor {
+                subscription: self.name().to_owned(),
+                seq: cursor,
+            });
+        }
+        let commit = Commit {
+            delivery,
+            audit: std::mem::take(&mut self.audit),
+            ..Default::default()
+        };
+        match self.store.commit(commit).await? {
+            CommitOutcome::Committed(_) => {}
+            other => {
+                return Err(StoreError::Corrupt(format!(
+                    "a delivery commit was answered {other:?}"
+                )));
+            }
+        }
+        if cursor > self.cursor {
+            self.cursor = cursor;
+            self.cursor_written_at = tokio::time::Instant::now();
+            self.recorded.retain(|seq| *seq > cursor);
+        }
+        Ok(())
+    }
+
+    /// Applies an operator's action, durably, then answers.
+    async fn command(&mut self, command: Command) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let (seqs, principal, reply, discard) = match command {
+            Command::Redrive {
+                seqs,
+                principal,
+                reply,
+            } => (seqs, principal, reply, None),
+            Command::Discard {
+                seqs,
+                reason,
+                principal,
+                reply,
+            } => (seqs, principal, reply, Some(reason)),
+        };
+        let mut results = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            let found = self
+                .store
+                .deliveries(DeliveryQuery {
+                    subscription: Some(self.name().to_owned()),
+                    after_seq: seq - 1,
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await;
+            let record = match found {
+                Ok(page) => page.into_iter().next().filter(|r| r.seq == seq),
+                Err(e) => {
+                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                    return Err(e);
+                }
+            };
+            let Some(record) = record else {
+                results.push(ActionResult {
+                    seq,
+                    outcome: "not_found",
+                    state: None,
+                });
+                continue;
+            };
+            if !record.state.redrivable() {
+                // Redriving twice, or discarding what moved on: nothing to do.
+                results.push(ActionResult {
+                    seq,
+                    outcome: "skipped",
+                    state: Some(record.state.as_str()),
+                });
+                continue;
+            }
+            let was_holding = record.holds_key;
+            let (updated, outcome, action) = match &discard {
+                None => (
+                    DeliveryRecord {
+                        state: DeliveryState::Pending,
+                        holds_key: true,
+                        attempt_base: record.attempts,
+                        next_attempt_at_ms: now,
+                        reason: format!("redriven by {principal}"),
+                        updated_at_ms: now,
+                        ..record
+                    },
+                    "redriven",
+                    "delivery.redrive",
+                ),
+                Some(reason) => (
+                    DeliveryRecord {
+                        state: DeliveryState::Discarded,
+                        holds_key: false,
+                        reason: format!("discarded by {principal}: {reason}"),
+                        updated_at_ms: now,
+                        ..record
+                    },
+                    "discarded",
+                    "delivery.discard",
+                ),
+            };
+            self.audit_action(action, &updated.event_id, outcome, &principal, now);
+            self.hold(&updated.key, was_holding, updated.holds_key);
+            results.push(ActionResult {
+                seq,
+                outcome,
+                state: Some(updated.state.as_str()),
+            });
+            self.writes.push(DeliveryWrite::Record(updated));
+        }
+        self.check_due = true;
+        match self.flush(true).await {
+            Ok(()) => {
+                let _ = reply.send(Ok(results));
+                Ok(())
+            }
+            Err(e) => {
+                let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                Err(e)
+            }
+        }
+    }
+
+    fn publish(&self) {
+        let circuit = match self.circuit.state() {
+            CircuitState::Closed { .. } => "closed",
+            CircuitState::Open { .. } => "open",
+            CircuitState::HalfOpen => "half_open",
+        };
+        let live = Live {
+            cursor: self.cursor,
+            read_to: self.read_to,
+            window: self.window.len(),
+            in_flight: self.tasks.len(),
+            held_keys: self.held.len(),
+            circuit,
+            oldest_unsettled_ms: self
+                .window
+                .values()
+                .next()
+                .map(|s| s.event.event.accepted_at_ms),
+        };
+        if let Ok(mut shared) = self.live.lock() {
+            *shared = live;
+        }
+    }
+}
+
+fn outcome_name(step: &NextStep) -> &'static str {
+    match step {
+        NextStep::Done => "delivered",
+        NextStep::RetryAt(_) => "retried",
+        NextStep::DeadLetter { .. } => "dead_lettered",
+        NextStep::InDoubt { .. } => "in_doubt",
+    }
+}
+
+fn verdict_name(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Delivered => "delivered",
+        Verdict::Retry { .. } => "retry",
+        Verdict::Refused { .. } => "refused",
+        Verdict::InDoubt { .. } => "in_doubt",
+    }
+}
