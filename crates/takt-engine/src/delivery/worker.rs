@@ -359,20 +359,7 @@ impl Worker {
                     .unwrap_or_default()
                     .to_rfc3339()
             );
-            self.audit_action(
-                "delivery.in_doubt",
-                &record.event_id,
-                "in_doubt",
-                "system",
-                now,
-            );
-            DeliveryRecord {
-                state: DeliveryState::InDoubt,
-                holds_key: true,
-                reason,
-                updated_at_ms: now,
-                ..record
-            }
+            self.in_doubt(record, reason, now)
         };
         self.writes.push(DeliveryWrite::Record(record.clone()));
         record
@@ -749,24 +736,28 @@ impl Worker {
                     ..record
                 }
             }
-            NextStep::InDoubt { reason } => {
-                self.audit_action(
-                    "delivery.in_doubt",
-                    &record.event_id,
-                    "in_doubt",
-                    "system",
-                    now,
-                );
-                DeliveryRecord {
-                    state: DeliveryState::InDoubt,
-                    holds_key: true,
-                    reason,
-                    ..record
-                }
-            }
+            NextStep::InDoubt { reason } => self.in_doubt(record, reason, now),
         };
         self.hold(&record.key, was_holding, record.holds_key);
         self.writes.push(DeliveryWrite::Record(record));
+    }
+
+    /// The message goes to the in-doubt list (audited); its key waits.
+    fn in_doubt(&mut self, record: DeliveryRecord, reason: String, now: i64) -> DeliveryRecord {
+        self.audit_action(
+            "delivery.in_doubt",
+            &record.event_id,
+            "in_doubt",
+            "system",
+            now,
+        );
+        DeliveryRecord {
+            state: DeliveryState::InDoubt,
+            holds_key: true,
+            reason,
+            updated_at_ms: now,
+            ..record
+        }
     }
 
     /// Keeps the count of records holding `key` as one changes.
