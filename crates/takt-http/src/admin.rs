@@ -1,4 +1,4 @@
-//! The admin API: health, readiness, reads, audit. Operators only (except
+//! The admin API: health, readiness, reads, audit, deliveries. Operators only (except
 //! health and readiness, which load balancers call without credentials).
 
 use std::sync::Arc;
@@ -38,6 +38,7 @@ pub fn admin_router(gateway: Arc<Gateway>, urls: crate::openapi::ServerUrls) -> 
         .route("/v1/messages/{id}", get(get_message))
         .route("/v1/audit/verify", get(verify_audit))
         .route("/metrics", get(metrics))
+        .merge(crate::deliveries::routes())
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .with_state(gateway)
@@ -84,7 +85,7 @@ async fn ready(State(gateway): State<Arc<Gateway>>) -> Response {
 }
 
 /// An operator or admin, or the problem to answer.
-fn operator(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Principal>, Problem> {
+pub(crate) fn operator(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Principal>, Problem> {
     let principal = gateway
         .authenticate(api_key(headers))
         .map_err(|r| Problem::from(&r))?;

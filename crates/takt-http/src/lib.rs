@@ -2,8 +2,9 @@
 //!
 //! - [`data_router`]: the data plane systems post to (`/v1/events`,
 //!   `/v1/commands/{type}`, `/v1/interfaces/{name}/messages`).
-//! - [`admin_router`]: health, readiness, message reads and audit
-//!   verification for operators. It is served on its own listener.
+//! - [`admin_router`]: health, readiness, message reads, audit
+//!   verification, and the delivery engine's dead-letter queue, in-doubt
+//!   list and status, for operators. It is served on its own listener.
 //! - [`metrics`]: the Prometheus recorder behind the admin API's `/metrics`.
 //! - [`openapi`]: the OpenAPI 3.1 document of both listeners, served at `/openapi.json`.
 //! - [`serve`]: runs both until shutdown, then drains in-flight requests.
@@ -11,6 +12,7 @@
 mod admin;
 mod auth;
 mod data;
+mod deliveries;
 pub mod metrics;
 pub mod openapi;
 mod problem;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use takt_engine::delivery::{DeliveryEngine, DeliveryOptions};
 use takt_engine::{Gateway, GatewayOptions, SystemClock};
 use takt_http::{Listeners, admin_router, data_router};
 use tokio::net::TcpListener;
@@ -48,6 +49,22 @@ async fn serve(
         Arc::new(SystemClock),
         options,
     )?);
+    let secrets = |name: &str| std::env::var(name).ok();
+    let delivery = Arc::new(
+        DeliveryEngine::start(
+            gateway.deployment(),
+            gateway.shared_registry(),
+            store.clone(),
+            Arc::new(SystemClock),
+            &gateway.appended(),
+            &DeliveryOptions {
+                secrets: &secrets,
+                grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+            },
+        )
+        .context("cannot start the delivery engine")?,
+    );
+    gateway.attach_delivery(delivery.clone());
     let data = TcpListener::bind(settings.server.data_listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.data_listen))?;
@@ -74,6 +91,7 @@ async fn serve(
     };
     let purge = tokio::spawn(purge_expired_keys(store.clone()));
     let audit_anonymous = tokio::spawn(audit_unauthenticated(gateway.clone()));
+    let gauges = tokio::spawn(delivery_gauges(delivery.clone(), store.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
@@ -82,6 +100,11 @@ async fn serve(
     .await?;
     purge.abort();
     audit_anonymous.abort();
+    gauges.abort();
+    // Attempts under way get the grace period; what is cut off is sent
+    // again at the next start (or is in doubt, for a destination that
+    // cannot de-duplicate).
+    delivery.stop().await;
     gateway.flush_unauthenticated().await;
     drop(gateway);
     drop(store);
@@ -99,6 +122,17 @@ async fn purge_expired_keys(store: Arc<dyn takt_core::store::Store>) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired idempotency records purged"),
             Err(e) => tracing::warn!(error = %e, "could not purge expired idempotency records"),
+        }
+    }
+}
+
+/// Refreshes the delivery gauges (lag, dead letters, in doubt, circuit) every second.
+async fn delivery_gauges(delivery: Arc<DeliveryEngine>, store: Arc<dyn takt_core::store::Store>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) = delivery.status(store.as_ref()).await {
+            tracing::debug!(error = %e, "delivery gauges not refreshed");
         }
     }
 }
