@@ -1,4 +1,5 @@
-//! Dev-only helpers for Takt's tests: a simulated ERP with fault switches.
+//! Dev-only helpers for Takt's tests: a simulated ERP with fault switches,
+//! and a `takt serve` child process ([`start_hub`]).
 //!
 //! [`Erp::start`] listens on 127.0.0.1:0 and takes any `POST`/`PUT`. Every
 //! request is logged as an [`Attempt`]; what it does is decided by the
@@ -10,8 +11,10 @@
 //! tests can count duplicates.
 
 mod erp;
+mod hub;
 
 pub use erp::{Attempt, Effect, Erp, Fault, Rule};
+pub use hub::{Hub, copy_dir, start_hub};
 
 /// Polls `check` every 20 ms until it is true or `within` has passed;
 /// returns whether it became true.

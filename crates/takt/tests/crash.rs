@@ -4,13 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use takt_testkit::{Hub, start_hub};
 
 const KILLS: usize = 12;
 const CLIENTS: usize = 8;
@@ -21,46 +21,12 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A `takt serve` child on ephemeral ports, and its addresses.
-struct Server {
-    child: Child,
-    data: String,
-    admin: String,
-}
-
-fn start(db: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_takt"))
-        .args(["serve", "--config"])
-        .arg(root().join("examples/acme"))
-        .arg("--db")
-        .arg(db)
-        .args([
-            "--data-listen",
-            "127.0.0.1:0",
-            "--admin-listen",
-            "127.0.0.1:0",
-        ])
-        .env("TAKT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    // "listening data=127.0.0.1:PORT admin=127.0.0.1:PORT"
-    let addr = |name: &str| {
-        line.split_whitespace()
-            .find_map(|w| w.strip_prefix(name))
-            .unwrap()
-            .to_owned()
-    };
-    Server {
-        data: format!("http://{}", addr("data=")),
-        admin: format!("http://{}", addr("admin=")),
-        child,
-    }
+fn start(db: &Path) -> Hub {
+    start_hub(
+        Path::new(env!("CARGO_BIN_EXE_takt")),
+        &root().join("examples/acme"),
+        db,
+    )
 }
 
 /// A tiny xorshift: the test needs varied instants, not cryptography.

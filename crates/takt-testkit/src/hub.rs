@@ -1,0 +1,67 @@
+//! A `takt serve` child process on ephemeral ports.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// A running `takt serve` and its addresses.
+pub struct Hub {
+    /// The process (kill it with `child.kill()`: SIGKILL).
+    pub child: Child,
+    /// `http://127.0.0.1:<port>` of the data plane.
+    pub data: String,
+    /// `http://127.0.0.1:<port>` of the admin API.
+    pub admin: String,
+}
+
+/// Starts `bin serve --config <config> --db <db>` on 127.0.0.1:0 and waits
+/// for its "listening" line.
+pub fn start_hub(bin: &Path, config: &Path, db: &Path) -> Hub {
+    let mut child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(config)
+        .arg("--db")
+        .arg(db)
+        .args([
+            "--data-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .env("TAKT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = BufReader::new(stdout).read_line(&mut line);
+    }
+    // "listening data=127.0.0.1:PORT admin=127.0.0.1:PORT"
+    let addr = |name: &str| {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .unwrap_or_else(|| panic!("takt serve did not say where it listens: {line:?}"))
+            .to_owned()
+    };
+    Hub {
+        data: format!("http://{}", addr("data=")),
+        admin: format!("http://{}", addr("admin=")),
+        child,
+    }
+}
+
+/// Copies a deployment directory (recursively) to `to`.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
