@@ -257,6 +257,110 @@ async fn kill_nine_during_delivery_to_an_erp_that_cannot_deduplicate_never_posts
         acknowledged.len(),
         posted.len()
     );
+    operator_settles_the_in_doubt_list(&hub, &erp).await;
     hub.child.kill().unwrap();
     hub.child.wait().unwrap();
+}
+
+async fn admin_post(url: String, body: Value) -> (u16, Value) {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(OPS)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (answer.status().as_u16(), answer.json().await.unwrap())
+}
+
+/// The operator's runbook, through the admin API: for each in-doubt
+/// message, look in the ERP; discard (with a reason) what it posted, redrive
+/// what it did not, the redrive sent twice at once. Repeating either changes
+/// nothing; the held keys then drain, and nothing is posted twice.
+async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
+    let list = admin_json(format!("{}/v1/deliveries?state=in_doubt", hub.admin)).await;
+    let items = list["items"].as_array().unwrap().clone();
+    assert!(!items.is_empty(), "the kills left messages in doubt");
+    let shown = admin_json(format!(
+        "{}/v1/deliveries/erp-goods-movements/{}",
+        hub.admin, items[0]["seq"]
+    ))
+    .await;
+    assert_eq!(shown["state"], "in_doubt", "{shown}");
+    assert!(
+        shown["reason"].as_str().unwrap().contains("may have"),
+        "{shown}"
+    );
+
+    let in_erp: BTreeSet<String> = posted(erp).into_iter().collect();
+    let (found, missing): (Vec<&Value>, Vec<&Value>) = items
+        .iter()
+        .partition(|r| in_erp.contains(r["id"].as_str().unwrap()));
+    let seqs = |records: &[&Value]| {
+        records
+            .iter()
+            .map(|r| r["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let discard = format!("{}/v1/deliveries/erp-goods-movements/discard", hub.admin);
+    let (status, problem) = admin_post(discard.clone(), json!({"seqs": seqs(&found)})).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().starts_with("reason:") || found.is_empty(),
+        "{problem}"
+    );
+    if !found.is_empty() {
+        let body = json!({"seqs": seqs(&found), "reason": "found in the ERP"});
+        let (status, done) = admin_post(discard.clone(), body.clone()).await;
+        assert_eq!(status, 200, "{done}");
+        assert!(
+            done["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["outcome"] == "discarded"),
+            "{done}"
+        );
+        let (_, again) = admin_post(discard, body).await;
+        assert!(
+            again["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["outcome"] == "skipped"),
+            "{again}"
+        );
+    }
+    if !missing.is_empty() {
+        let redrive = format!("{}/v1/deliveries/erp-goods-movements/redrive", hub.admin);
+        let body = json!({ "seqs": seqs(&missing) });
+        let (first_try, second_try) = tokio::join!(
+            admin_post(redrive.clone(), body.clone()),
+            admin_post(redrive, body)
+        );
+        let redriven = [first_try.1, second_try.1]
+            .iter()
+            .flat_map(|r| r["results"].as_array().unwrap().clone())
+            .filter(|r| r["outcome"] == "redriven")
+            .count();
+        assert_eq!(redriven, missing.len(), "each message is redriven once");
+    }
+    let (status, unknown) = admin_post(
+        format!("{}/v1/deliveries/no-such/redrive", hub.admin),
+        json!({"seqs": [1]}),
+    )
+    .await;
+    assert_eq!(status, 404, "{unknown}");
+    let audit = admin_json(format!("{}/v1/audit/verify", hub.admin)).await;
+    assert_eq!(audit["intact"], true, "{audit}");
+    // The held keys drain, and nothing is posted twice.
+    let before = in_erp.len();
+    assert!(eventually(Duration::from_secs(30), || posted(erp).len() > before + 10).await);
+    let all = posted(erp);
+    let unique: BTreeSet<&String> = all.iter().collect();
+    assert_eq!(
+        unique.len(),
+        all.len(),
+        "no message is posted twice after the operator acted"
+    );
 }
