@@ -152,6 +152,8 @@ pub struct DeliveryQuery {
     pub states: Vec<DeliveryState>,
     /// Only records of this ordering key.
     pub key: Option<String>,
+    /// Only records that hold their key (later messages of the key wait).
+    pub only_holding: bool,
     /// Only this contract's.
     pub contract: Option<String>,
     /// Only this plant's.

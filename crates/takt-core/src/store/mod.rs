@@ -201,6 +201,37 @@ pub trait Store: Send + Sync {
         query: DeliveryQuery,
     ) -> BoxFuture<'_, Result<Vec<DeliveryRecord>, StoreError>>;
 
+    /// The event at position `seq`, if the log holds it.
+    fn event_at(&self, seq: i64) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>> {
+        let query = EventQuery {
+            after_seq: seq - 1,
+            limit: 1,
+            ..Default::default()
+        };
+        Box::pin(async move {
+            let page = self.events(query).await?;
+            Ok(page.into_iter().find(|e| e.seq == seq))
+        })
+    }
+
+    /// The delivery record of message `seq` on `subscription`, if there is one.
+    fn delivery_record(
+        &self,
+        subscription: &str,
+        seq: i64,
+    ) -> BoxFuture<'_, Result<Option<DeliveryRecord>, StoreError>> {
+        let query = DeliveryQuery {
+            subscription: Some(subscription.to_owned()),
+            after_seq: seq - 1,
+            limit: 1,
+            ..Default::default()
+        };
+        Box::pin(async move {
+            let page = self.deliveries(query).await?;
+            Ok(page.into_iter().find(|r| r.seq == seq))
+        })
+    }
+
     /// The attempt history of one message on one subscription, oldest first.
     fn delivery_attempts(
         &self,

@@ -127,6 +127,7 @@ pub(super) async fn records(
            AND ($2::text IS NULL OR d.subscription = $2)
            AND ($3::text IS NULL OR position(',' || d.state || ',' IN $3) > 0)
            AND ($4::text IS NULL OR d.key = $4)
+           AND (NOT $11 OR d.holds_key)
            AND ($5::text IS NULL OR d.contract = $5)
            AND ($6::text IS NULL OR d.site = $6)
            AND ($7::text IS NULL OR position($7 IN d.reason) > 0)
@@ -152,6 +153,7 @@ pub(super) async fn records(
                 &q.updated_before_ms,
                 &q.due_heads_at_ms,
                 &limit,
+                &q.only_holding,
             ],
         )
         .await

@@ -98,6 +98,7 @@ pub(super) fn records(
            AND (?2 IS NULL OR d.subscription = ?2)
            AND (?3 IS NULL OR instr(?3, ',' || d.state || ',') > 0)
            AND (?4 IS NULL OR d.key = ?4)
+           AND (?11 = 0 OR d.holds_key = 1)
            AND (?5 IS NULL OR d.contract = ?5)
            AND (?6 IS NULL OR d.site = ?6)
            AND (?7 IS NULL OR instr(d.reason, ?7) > 0)
@@ -123,6 +124,7 @@ pub(super) fn records(
                 q.updated_before_ms,
                 q.due_heads_at_ms,
                 limit,
+                q.only_holding,
             ],
             record,
         )

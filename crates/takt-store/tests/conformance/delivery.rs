@@ -233,6 +233,22 @@ pub async fn due_heads_respect_key_order(store: Arc<dyn Store>) {
         DeliveryWrite::Record(delivery_record(6, "C", DeliveryState::Pending)),
     ];
     store.commit(delivery(writes)).await.unwrap();
+    let holding = DeliveryQuery {
+        only_holding: true,
+        ..Default::default()
+    };
+    assert_eq!(
+        query(store.as_ref(), holding).await,
+        [1, 2, 4, 5, 6],
+        "3 is dead-lettered without parking its key"
+    );
+    let three = store.delivery_record(SUB, 3).await.unwrap().unwrap();
+    assert_eq!(
+        (three.key.as_str(), three.state),
+        ("C", DeliveryState::DeadLettered)
+    );
+    assert_eq!(store.delivery_record(SUB, 99).await.unwrap(), None);
+    assert_eq!(store.delivery_record("other", 3).await.unwrap(), None);
     let due = |at| DeliveryQuery {
         subscription: Some(SUB.into()),
         due_heads_at_ms: Some(at),

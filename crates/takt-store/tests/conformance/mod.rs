@@ -99,6 +99,8 @@ pub async fn stores_events_in_order_and_reads_them_back(store: Arc<dyn Store>) {
     let third = store.event(&event(2).id).await.unwrap().unwrap();
     assert_eq!((third.seq, &third.event), (3, &event(2)));
     assert!(store.event("no-such-id").await.unwrap().is_none());
+    assert_eq!(store.event_at(3).await.unwrap(), Some(third.clone()));
+    assert_eq!(store.event_at(99).await.unwrap(), None);
 
     let page = |after_seq, limit| EventQuery {
         after_seq,
