@@ -84,6 +84,18 @@ async fn ready(State(gateway): State<Arc<Gateway>>) -> Response {
     }
 }
 
+/// One page of a list, and the `after` that reads the next (none on the last page).
+pub(crate) fn page(items: Vec<Value>, next_after: Option<i64>) -> Response {
+    Json(json!({"items": items, "next_after": next_after})).into_response()
+}
+
+/// 503 + Retry-After: the store did not answer a read.
+pub(crate) fn store_unavailable() -> Response {
+    Problem::new(ErrorCode::Unavailable, "the store does not answer")
+        .retry_after(1)
+        .into_response()
+}
+
 /// An operator or admin, or the problem to answer.
 pub(crate) fn operator(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Principal>, Problem> {
     let principal = gateway
@@ -139,9 +151,7 @@ async fn get_message(
         Ok(None) => {
             Problem::new(ErrorCode::NotFound, format!("no message with id {id}")).into_response()
         }
-        Err(_) => Problem::new(ErrorCode::Unavailable, "the store does not answer")
-            .retry_after(1)
-            .into_response(),
+        Err(_) => store_unavailable(),
     }
 }
 
@@ -191,15 +201,13 @@ async fn list_messages(
     };
     match gateway.store().events(request).await {
         Ok(events) => {
-            let next = (events.len() == limit)
-                .then(|| events.last().map(|e| e.seq))
-                .flatten();
-            let items: Vec<Value> = events.iter().map(view).collect();
-            Json(json!({"items": items, "next_after": next})).into_response()
+            let next = events
+                .last()
+                .map(|e| e.seq)
+                .filter(|_| events.len() == limit);
+            page(events.iter().map(view).collect(), next)
         }
-        Err(_) => Problem::new(ErrorCode::Unavailable, "the store does not answer")
-            .retry_after(1)
-            .into_response(),
+        Err(_) => store_unavailable(),
     }
 }
 
@@ -214,10 +222,6 @@ async fn verify_audit(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -
             Json(json!({"intact": false, "problem": tamper, "detail": tamper.to_string()})),
         )
             .into_response(),
-        Err(VerifyError::Store(_)) => {
-            Problem::new(ErrorCode::Unavailable, "the store does not answer")
-                .retry_after(1)
-                .into_response()
-        }
+        Err(VerifyError::Store(_)) => store_unavailable(),
     }
 }

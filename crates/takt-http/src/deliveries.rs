@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use takt_core::store::{DeliveryQuery, DeliveryRecord, DeliveryState};
 use takt_engine::Gateway;
-use takt_engine::delivery::{DeliveryEngine, DeliveryError};
+use takt_engine::delivery::{Action, DeliveryEngine, DeliveryError};
 use takt_model::ErrorCode;
 
-use crate::admin::operator;
+use crate::admin::{operator, page, store_unavailable};
 use crate::problem::Problem;
 
 /// `/v1/deliveries…` routes.
@@ -33,12 +33,6 @@ fn engine(gateway: &Gateway) -> Result<&Arc<DeliveryEngine>, Problem> {
     gateway
         .delivery()
         .ok_or_else(|| Problem::new(ErrorCode::Unavailable, "the delivery engine is not running"))
-}
-
-fn unavailable() -> Response {
-    Problem::new(ErrorCode::Unavailable, "the store does not answer")
-        .retry_after(1)
-        .into_response()
 }
 
 fn engine_problem(e: &DeliveryError) -> Response {
@@ -146,9 +140,10 @@ async fn list(
     };
     match gateway.store().deliveries(request).await {
         Ok(records) => {
-            let next = (records.len() == limit)
-                .then(|| records.last().map(|r| r.seq))
-                .flatten();
+            let next = records
+                .last()
+                .map(|r| r.seq)
+                .filter(|_| records.len() == limit);
             let items: Vec<Value> = records
                 .iter()
                 .filter(|r| {
@@ -158,9 +153,9 @@ async fn list(
                 })
                 .map(view)
                 .collect();
-            Json(json!({"items": items, "next_after": next})).into_response()
+            page(items, next)
         }
-        Err(_) => unavailable(),
+        Err(_) => store_unavailable(),
     }
 }
 
@@ -173,20 +168,14 @@ async fn show(
         return problem.into_response();
     }
     let store = gateway.store();
-    let query = DeliveryQuery {
-        subscription: Some(subscription.clone()),
-        after_seq: seq - 1,
-        limit: 1,
-        ..Default::default()
-    };
-    let (records, attempts) = match tokio::join!(
-        store.deliveries(query),
+    let (record, attempts) = match tokio::join!(
+        store.delivery_record(&subscription, seq),
         store.delivery_attempts(&subscription, seq)
     ) {
-        (Ok(records), Ok(attempts)) => (records, attempts),
-        _ => return unavailable(),
+        (Ok(record), Ok(attempts)) => (record, attempts),
+        _ => return store_unavailable(),
     };
-    let Some(record) = records.into_iter().find(|r| r.seq == seq) else {
+    let Some(record) = record else {
         return Problem::new(
             ErrorCode::NotFound,
             format!("subscription {subscription} has no record of message {seq}: it was delivered at the first attempt, or never matched"),
@@ -213,90 +202,86 @@ async fn show(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Action {
+struct ActionBody {
     seqs: Vec<i64>,
     #[serde(default)]
     reason: Option<String>,
 }
 
-/// The action's body, or the problem naming what is wrong with it.
-fn action(
-    body: Result<Json<Action>, axum::extract::rejection::JsonRejection>,
-    needs_reason: bool,
-) -> Result<Action, Problem> {
-    let Json(action) = body.map_err(|e| {
+type Body = Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>;
+
+/// `POST …/redrive {"seqs": […]}`.
+async fn redrive(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(subscription): Path<String>,
+    body: Body,
+) -> Response {
+    act(&gateway, &headers, &subscription, body, false).await
+}
+
+/// `POST …/discard {"seqs": […], "reason": "…"}`.
+async fn discard(
+    State(gateway): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Path(subscription): Path<String>,
+    body: Body,
+) -> Response {
+    act(&gateway, &headers, &subscription, body, true).await
+}
+
+async fn act(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    subscription: &str,
+    body: Body,
+    discard: bool,
+) -> Response {
+    let principal = match operator(gateway, headers) {
+        Ok(p) => p,
+        Err(problem) => return problem.into_response(),
+    };
+    let (engine, (action, seqs)) = match (engine(gateway), action(body, discard)) {
+        (Ok(engine), Ok(action)) => (engine, action),
+        (Err(problem), _) | (_, Err(problem)) => return problem.into_response(),
+    };
+    match engine
+        .act(subscription, action, seqs, &principal.name)
+        .await
+    {
+        Ok(results) => Json(json!({"results": results})).into_response(),
+        Err(e) => engine_problem(&e),
+    }
+}
+
+/// The action a body asks for, or the problem naming what is wrong with it.
+fn action(body: Body, discard: bool) -> Result<(Action, Vec<i64>), Problem> {
+    let Json(body) = body.map_err(|e| {
+        let shape = if discard {
+            r#"{"seqs": [<seq>, …], "reason": "…"}"#
+        } else {
+            r#"{"seqs": [<seq>, …]}"#
+        };
         Problem::new(
             ErrorCode::BadRequest,
-            format!(
-                "body: {}; expected {{\"seqs\": [<seq>, …]{}}}",
-                e.body_text(),
-                if needs_reason {
-                    ", \"reason\": \"…\""
-                } else {
-                    ""
-                }
-            ),
+            format!("body: {}; expected {shape}", e.body_text()),
         )
     })?;
-    if action.seqs.is_empty() || action.seqs.len() > 1000 {
+    if body.seqs.is_empty() || body.seqs.len() > 1000 {
         return Err(Problem::new(
             ErrorCode::BadRequest,
             "seqs: name 1 to 1000 messages",
         ));
     }
-    if needs_reason && action.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
-        return Err(Problem::new(
+    if !discard {
+        return Ok((Action::Redrive, body.seqs));
+    }
+    match body.reason.filter(|r| !r.trim().is_empty()) {
+        Some(reason) => Ok((Action::Discard(reason), body.seqs)),
+        None => Err(Problem::new(
             ErrorCode::BadRequest,
             "reason: say why the messages are discarded",
-        ));
-    }
-    Ok(action)
-}
-
-async fn redrive(
-    State(gateway): State<Arc<Gateway>>,
-    headers: HeaderMap,
-    Path(subscription): Path<String>,
-    body: Result<Json<Action>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let principal = match operator(&gateway, &headers) {
-        Ok(p) => p,
-        Err(problem) => return problem.into_response(),
-    };
-    let (engine, action) = match (engine(&gateway), action(body, false)) {
-        (Ok(engine), Ok(action)) => (engine, action),
-        (Err(problem), _) | (_, Err(problem)) => return problem.into_response(),
-    };
-    match engine
-        .redrive(&subscription, action.seqs, &principal.name)
-        .await
-    {
-        Ok(results) => Json(json!({"results": results})).into_response(),
-        Err(e) => engine_problem(&e),
-    }
-}
-
-async fn discard(
-    State(gateway): State<Arc<Gateway>>,
-    headers: HeaderMap,
-    Path(subscription): Path<String>,
-    body: Result<Json<Action>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let principal = match operator(&gateway, &headers) {
-        Ok(p) => p,
-        Err(problem) => return problem.into_response(),
-    };
-    let (engine, action) = match (engine(&gateway), action(body, true)) {
-        (Ok(engine), Ok(action)) => (engine, action),
-        (Err(problem), _) | (_, Err(problem)) => return problem.into_response(),
-    };
-    let reason = action.reason.unwrap_or_default();
-    match engine
-        .discard(&subscription, action.seqs, &reason, &principal.name)
-        .await
-    {
-        Ok(results) => Json(json!({"results": results})).into_response(),
-        Err(e) => engine_problem(&e),
+        )),
     }
 }
 
@@ -308,7 +293,7 @@ async fn status(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Resp
         Ok(engine) => engine,
         Err(problem) => return problem.into_response(),
     };
-    match engine.status(gateway.store().as_ref()).await {
+    match engine.status().await {
         Ok(all) => Json(json!({"subscriptions": all})).into_response(),
         Err(e) => engine_problem(&e),
     }

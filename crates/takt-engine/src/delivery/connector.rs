@@ -19,8 +19,6 @@ pub struct Outgoing {
     pub partition_key: String,
     /// The mapped body (JSON).
     pub body: Vec<u8>,
-    /// Whether this is an operator's replay of a message delivered before.
-    pub replay: bool,
 }
 
 impl Outgoing {
@@ -109,7 +107,6 @@ mod tests {
             site: "1010".into(),
             partition_key: "1010/100012345".into(),
             body: Vec::new(),
-            replay: false,
         };
         assert_eq!(
             message.expand(

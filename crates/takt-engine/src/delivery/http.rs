@@ -1,7 +1,7 @@
 //! The HTTP connector: one request per message.
 //!
 //! The body is the mapped message; the idempotency header carries the
-//! message id; `Takt-Replay: true` marks an operator's replay. Auth is a
+//! message id. Auth is a
 //! bearer token, basic, or OAuth 2.0 client credentials (token cached until
 //! shortly before it expires); an optional header carries an HMAC-SHA256
 //! signature of the body. What happened is reported for
@@ -157,9 +157,6 @@ impl HttpDelivery {
             .headers(self.headers.clone())
             .header(self.idempotency_header.clone(), &message.id)
             .body(message.body.clone());
-        if message.replay {
-            request = request.header("Takt-Replay", "true");
-        }
         if let Some((header, secret)) = &self.signature {
             request = request.header(header.clone(), sign(secret, &message.body));
         }

@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub use connector::{Connector, EXCERPT_BYTES, Outgoing, Report, percent_encode};
 pub use http::{HttpDelivery, Secrets, sign};
 pub use subscription::Subscription;
-pub use worker::{ActionResult, Live};
+pub use worker::{Action, ActionResult, Live};
 use worker::{Command, Worker};
 
 /// Why the delivery engine could not start or act.
@@ -66,6 +66,7 @@ struct Running {
 pub struct DeliveryEngine {
     running: BTreeMap<String, Running>,
     stop: watch::Sender<bool>,
+    store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 }
 
@@ -167,6 +168,7 @@ impl DeliveryEngine {
         Self {
             running,
             stop,
+            store,
             clock,
         }
     }
@@ -182,22 +184,41 @@ impl DeliveryEngine {
         self.running.values().map(|r| r.subscription.as_ref())
     }
 
-    /// Puts dead-lettered or in-doubt messages back to pending. Messages in
-    /// any other state are skipped, so redriving twice sends once.
+    /// Applies an operator's action to messages of `subscription`. Only
+    /// dead-lettered or in-doubt messages change; any other is answered
+    /// `skipped` with its state, so repeating an action does nothing more.
+    pub async fn act(
+        &self,
+        subscription: &str,
+        action: Action,
+        seqs: Vec<i64>,
+        principal: &str,
+    ) -> Result<Vec<ActionResult>, DeliveryError> {
+        let running = self.running(subscription)?;
+        let (reply, answer) = oneshot::channel();
+        let command = Command {
+            action,
+            seqs,
+            principal: principal.to_owned(),
+            reply,
+        };
+        running
+            .commands
+            .send(command)
+            .await
+            .map_err(|_| DeliveryError::Stopped)?;
+        Ok(answer.await.map_err(|_| DeliveryError::Stopped)??)
+    }
+
+    /// Puts dead-lettered or in-doubt messages back to pending: redriving twice sends once.
     pub async fn redrive(
         &self,
         subscription: &str,
         seqs: Vec<i64>,
         principal: &str,
     ) -> Result<Vec<ActionResult>, DeliveryError> {
-        let running = self.running(subscription)?;
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Redrive {
-            seqs,
-            principal: principal.to_owned(),
-            reply,
-        };
-        Self::ask(running, command, answer).await
+        self.act(subscription, Action::Redrive, seqs, principal)
+            .await
     }
 
     /// Gives up on dead-lettered or in-doubt messages, with a reason.
@@ -208,36 +229,13 @@ impl DeliveryEngine {
         reason: &str,
         principal: &str,
     ) -> Result<Vec<ActionResult>, DeliveryError> {
-        let running = self.running(subscription)?;
-        let (reply, answer) = oneshot::channel();
-        let command = Command::Discard {
-            seqs,
-            reason: reason.to_owned(),
-            principal: principal.to_owned(),
-            reply,
-        };
-        Self::ask(running, command, answer).await
-    }
-
-    async fn ask(
-        running: &Running,
-        command: Command,
-        answer: oneshot::Receiver<Result<Vec<ActionResult>, StoreError>>,
-    ) -> Result<Vec<ActionResult>, DeliveryError> {
-        running
-            .commands
-            .send(command)
-            .await
-            .map_err(|_| DeliveryError::Stopped)?;
-        Ok(answer.await.map_err(|_| DeliveryError::Stopped)??)
+        let action = Action::Discard(reason.to_owned());
+        self.act(subscription, action, seqs, principal).await
     }
 
     /// Every subscription's state; also sets the delivery gauges.
-    pub async fn status(
-        &self,
-        store: &dyn Store,
-    ) -> Result<Vec<SubscriptionStatus>, DeliveryError> {
-        let counts = store.delivery_counts().await?;
+    pub async fn status(&self) -> Result<Vec<SubscriptionStatus>, DeliveryError> {
+        let counts = self.store.delivery_counts().await?;
         let now = self.clock.now_ms();
         let mut all = Vec::with_capacity(self.running.len());
         for (name, running) in &self.running {

@@ -76,12 +76,7 @@ impl Subscription {
 
     /// The message as it goes out: the canonical CloudEvent mapped to the
     /// destination's format. Fails with the mapping's error.
-    pub fn prepare(
-        &self,
-        event: &NewEvent,
-        env: MapEnv<'_>,
-        replay: bool,
-    ) -> Result<Outgoing, String> {
+    pub fn prepare(&self, event: &NewEvent, env: MapEnv<'_>) -> Result<Outgoing, String> {
         let body = match &self.mapping {
             None => event.body.clone(),
             Some(mapping) => {
@@ -98,7 +93,6 @@ impl Subscription {
             site: event.site.clone(),
             partition_key: event.partition_key.clone(),
             body,
-            replay,
         })
     }
 }

@@ -48,22 +48,22 @@ const POLL: Duration = Duration::from_millis(250);
 /// How often the cursor is written while messages keep flowing.
 const CURSOR_EVERY: Duration = Duration::from_millis(50);
 
+/// What an operator does to dead-lettered or in-doubt messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Back to pending, with a full `max_attempts` budget.
+    Redrive,
+    /// Given up on, for this reason.
+    Discard(String),
+}
+
 /// An operator's action on recorded messages, applied by the worker so that
 /// it never races with a delivery.
-pub(crate) enum Command {
-    /// Dead-lettered or in-doubt messages go back to pending.
-    Redrive {
-        seqs: Vec<i64>,
-        principal: String,
-        reply: oneshot::Sender<Result<Vec<ActionResult>, StoreError>>,
-    },
-    /// Dead-lettered or in-doubt messages are given up on.
-    Discard {
-        seqs: Vec<i64>,
-        reason: String,
-        principal: String,
-        reply: oneshot::Sender<Result<Vec<ActionResult>, StoreError>>,
-    },
+pub(crate) struct Command {
+    pub(crate) action: Action,
+    pub(crate) seqs: Vec<i64>,
+    pub(crate) principal: String,
+    pub(crate) reply: oneshot::Sender<Result<Vec<ActionResult>, StoreError>>,
 }
 
 /// What an operator's action did to one message.
@@ -83,14 +83,10 @@ pub struct ActionResult {
 pub struct Live {
     /// Every event at or before it is settled.
     pub cursor: i64,
-    /// Read from the log up to here.
-    pub read_to: i64,
     /// Messages read and not settled.
     pub window: usize,
     /// Attempts under way.
     pub in_flight: usize,
-    /// Ordering keys held by a record.
-    pub held_keys: usize,
     /// `closed`, `open` or `half_open`.
     pub circuit: &'static str,
     /// Accepted time of the oldest message in the window.
@@ -285,57 +281,61 @@ impl Worker {
         self.log_has_more = true;
         self.check_due = true;
         let now = self.clock.now_ms();
-        let open = [
-            DeliveryState::Pending,
-            DeliveryState::InFlight,
-            DeliveryState::DeadLettered,
-            DeliveryState::InDoubt,
-        ];
-        let mut after = 0;
-        loop {
-            let page = self
-                .store
-                .deliveries(DeliveryQuery {
-                    subscription: Some(self.name().to_owned()),
-                    states: open.to_vec(),
-                    after_seq: after,
-                    limit: 1_000,
-                    ..Default::default()
-                })
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for record in page {
-                let record = if record.state == DeliveryState::InFlight {
-                    self.interrupted(record, now)
-                } else {
-                    record
-                };
-                if record.holds_key {
-                    *self.held.entry(record.key.clone()).or_insert(0) += 1;
-                }
-                if record.seq > self.cursor {
-                    self.recorded.insert(record.seq);
-                }
+        let holding = DeliveryQuery {
+            only_holding: true,
+            ..self.query()
+        };
+        for record in self.all_records(holding).await? {
+            let record = if record.state == DeliveryState::InFlight {
+                self.interrupted(record, now)
+            } else {
+                record
+            };
+            if record.holds_key {
+                *self.held.entry(record.key.clone()).or_insert(0) += 1;
             }
         }
-        // Records above the cursor in a settled state are not read again either.
-        let mut after = self.cursor;
+        // Events with a record above the cursor are settled: not read again.
+        let above = DeliveryQuery {
+            after_seq: self.cursor,
+            ..self.query()
+        };
+        self.recorded = self
+            .all_records(above)
+            .await?
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        self.flush(true).await
+    }
+
+    /// A query for this subscription's records.
+    fn query(&self) -> DeliveryQuery {
+        DeliveryQuery {
+            subscription: Some(self.name().to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// Every record `query` finds, page by page.
+    async fn all_records(&self, query: DeliveryQuery) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let mut all = Vec::new();
+        let mut after = query.after_seq;
         loop {
             let page = self
                 .store
                 .deliveries(DeliveryQuery {
-                    subscription: Some(self.name().to_owned()),
                     after_seq: after,
                     limit: 1_000,
-                    ..Default::default()
+                    ..query.clone()
                 })
                 .await?;
-            let Some(last) = page.last() else { break };
+            let Some(last) = page.last() else {
+                return Ok(all);
+            };
             after = last.seq;
-            self.recorded.extend(page.iter().map(|r| r.seq));
+            all.extend(page);
         }
-        self.flush(true).await
     }
 
     /// A record found in flight after a restart: the attempt's outcome is
@@ -484,7 +484,7 @@ impl Worker {
             self.flush(true).await?;
         }
         for (event, key, record) in out {
-            self.spawn(event, key, record, true, false);
+            self.spawn(event, key, record, true);
         }
         Ok(())
     }
@@ -502,10 +502,9 @@ impl Worker {
         let due = self
             .store
             .deliveries(DeliveryQuery {
-                subscription: Some(self.name().to_owned()),
                 due_heads_at_ms: Some(now),
                 limit: self.room() + self.sending.len(),
-                ..Default::default()
+                ..self.query()
             })
             .await?;
         let mut chosen = Vec::new();
@@ -525,15 +524,7 @@ impl Worker {
         let idempotent = self.sub.config.idempotent;
         let mut out = Vec::with_capacity(chosen.len());
         for record in chosen {
-            let page = self
-                .store
-                .events(EventQuery {
-                    after_seq: record.seq - 1,
-                    limit: 1,
-                    ..Default::default()
-                })
-                .await?;
-            let Some(event) = page.into_iter().next().filter(|e| e.seq == record.seq) else {
+            let Some(event) = self.store.event_at(record.seq).await? else {
                 self.sending.remove(&record.key);
                 let reason = "the event is no longer in the log".to_owned();
                 let holding = record.holds_key;
@@ -563,8 +554,7 @@ impl Worker {
         }
         for (event, record) in out {
             let key = record.key.clone();
-            let replay = false;
-            self.spawn(event, key, Some(record), false, replay);
+            self.spawn(event, key, Some(record), false);
         }
         Ok(())
     }
@@ -575,7 +565,6 @@ impl Worker {
         key: String,
         record: Option<DeliveryRecord>,
         fresh: bool,
-        replay: bool,
     ) {
         let attempt = match (&record, self.sub.config.idempotent) {
             // An in-flight record already counts the attempt under way.
@@ -592,7 +581,7 @@ impl Worker {
                     .unwrap_or_default()
                     .date_naive(),
             };
-            let result = match sub.prepare(&event.event, env, replay) {
+            let result = match sub.prepare(&event.event, env) {
                 Ok(message) => Ok(sub.connector.send(&message).await),
                 Err(reason) => Err(reason),
             };
@@ -655,6 +644,12 @@ impl Worker {
             self.window.remove(&f.seq);
             return;
         }
+        let detail = match &verdict {
+            Verdict::Delivered => "delivered".to_owned(),
+            Verdict::Retry { reason, .. }
+            | Verdict::Refused { reason }
+            | Verdict::InDoubt { reason } => reason.clone(),
+        };
         let attempt = AttemptRecord {
             subscription: self.name().to_owned(),
             seq: f.seq,
@@ -663,12 +658,7 @@ impl Worker {
             finished_at_ms: now,
             outcome: verdict_name(&verdict).into(),
             status,
-            detail: match &verdict {
-                Verdict::Delivered => "delivered".into(),
-                Verdict::Retry { reason, .. }
-                | Verdict::Refused { reason }
-                | Verdict::InDoubt { reason } => reason.clone(),
-            },
+            detail: detail.clone(),
         };
         self.writes.push(DeliveryWrite::Attempt(attempt));
         if f.fresh {
@@ -682,6 +672,8 @@ impl Worker {
             .unwrap_or_else(|| self.new_record(&f.event, f.key.clone(), now));
         let record = DeliveryRecord {
             attempts: f.attempt,
+            // What this attempt met; the step below words it for the operator.
+            reason: detail,
             ..record
         };
         self.settle_record(record, was_holding, now, step, status, response);
@@ -718,7 +710,14 @@ impl Worker {
                 state: DeliveryState::Pending,
                 holds_key: true,
                 next_attempt_at_ms: at,
-                reason: format!("attempt {} failed; next attempt scheduled", record.attempts),
+                reason: format!(
+                    "attempt {} failed: {}; next attempt at {}",
+                    record.attempts,
+                    record.reason,
+                    chrono::DateTime::from_timestamp_millis(at)
+                        .unwrap_or_default()
+                        .to_rfc3339()
+                ),
                 ..record
             },
             NextStep::DeadLetter { reason, park_key } => {
@@ -860,39 +859,27 @@ impl Worker {
 
     /// Applies an operator's action, durably, then answers.
     async fn command(&mut self, command: Command) -> Result<(), StoreError> {
-        let now = self.clock.now_ms();
-        let (seqs, principal, reply, discard) = match command {
-            Command::Redrive {
-                seqs,
-                principal,
-                reply,
-            } => (seqs, principal, reply, None),
-            Command::Discard {
-                seqs,
-                reason,
-                principal,
-                reply,
-            } => (seqs, principal, reply, Some(reason)),
+        let outcome = self
+            .act(&command.action, command.seqs, &command.principal)
+            .await;
+        let answer = match &outcome {
+            Ok(results) => Ok(results.clone()),
+            Err(e) => Err(StoreError::Unavailable(e.to_string())),
         };
+        let _ = command.reply.send(answer);
+        outcome.map(|_| ())
+    }
+
+    async fn act(
+        &mut self,
+        action: &Action,
+        seqs: Vec<i64>,
+        principal: &str,
+    ) -> Result<Vec<ActionResult>, StoreError> {
+        let now = self.clock.now_ms();
         let mut results = Vec::with_capacity(seqs.len());
         for seq in seqs {
-            let found = self
-                .store
-                .deliveries(DeliveryQuery {
-                    subscription: Some(self.name().to_owned()),
-                    after_seq: seq - 1,
-                    limit: 1,
-                    ..Default::default()
-                })
-                .await;
-            let record = match found {
-                Ok(page) => page.into_iter().next().filter(|r| r.seq == seq),
-                Err(e) => {
-                    let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
-                    return Err(e);
-                }
-            };
-            let Some(record) = record else {
+            let Some(record) = self.store.delivery_record(self.name(), seq).await? else {
                 results.push(ActionResult {
                     seq,
                     outcome: "not_found",
@@ -910,8 +897,8 @@ impl Worker {
                 continue;
             }
             let was_holding = record.holds_key;
-            let (updated, outcome, action) = match &discard {
-                None => (
+            let (updated, outcome, audited) = match action {
+                Action::Redrive => (
                     DeliveryRecord {
                         state: DeliveryState::Pending,
                         holds_key: true,
@@ -924,7 +911,7 @@ impl Worker {
                     "redriven",
                     "delivery.redrive",
                 ),
-                Some(reason) => (
+                Action::Discard(reason) => (
                     DeliveryRecord {
                         state: DeliveryState::Discarded,
                         holds_key: false,
@@ -936,7 +923,7 @@ impl Worker {
                     "delivery.discard",
                 ),
             };
-            self.audit_action(action, &updated.event_id, outcome, &principal, now);
+            self.audit_action(audited, &updated.event_id, outcome, principal, now);
             self.hold(&updated.key, was_holding, updated.holds_key);
             results.push(ActionResult {
                 seq,
@@ -946,16 +933,8 @@ impl Worker {
             self.writes.push(DeliveryWrite::Record(updated));
         }
         self.check_due = true;
-        match self.flush(true).await {
-            Ok(()) => {
-                let _ = reply.send(Ok(results));
-                Ok(())
-            }
-            Err(e) => {
-                let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
-                Err(e)
-            }
-        }
+        self.flush(true).await?;
+        Ok(results)
     }
 
     fn publish(&self) {
@@ -966,10 +945,8 @@ impl Worker {
         };
         let live = Live {
             cursor: self.cursor,
-            read_to: self.read_to,
             window: self.window.len(),
             in_flight: self.tasks.len(),
-            held_keys: self.held.len(),
             circuit,
             oldest_unsettled_ms: self
                 .window

@@ -91,7 +91,7 @@ async fn serve(
     };
     let purge = tokio::spawn(purge_expired_keys(store.clone()));
     let audit_anonymous = tokio::spawn(audit_unauthenticated(gateway.clone()));
-    let gauges = tokio::spawn(delivery_gauges(delivery.clone(), store.clone()));
+    let gauges = tokio::spawn(delivery_gauges(delivery.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
@@ -127,11 +127,11 @@ async fn purge_expired_keys(store: Arc<dyn takt_core::store::Store>) {
 }
 
 /// Refreshes the delivery gauges (lag, dead letters, in doubt, circuit) every second.
-async fn delivery_gauges(delivery: Arc<DeliveryEngine>, store: Arc<dyn takt_core::store::Store>) {
+async fn delivery_gauges(delivery: Arc<DeliveryEngine>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(e) = delivery.status(store.as_ref()).await {
+        if let Err(e) = delivery.status().await {
             tracing::debug!(error = %e, "delivery gauges not refreshed");
         }
     }
