@@ -465,8 +465,16 @@ async fn the_circuit_opens_after_failures_in_a_row() {
         3,
         "no calls while the circuit is open"
     );
-    let status = hub.engine().status(hub.store.as_ref()).await.unwrap();
+    let status = hub.engine().status().await.unwrap();
     assert_eq!(status[0].circuit, "open");
+    let pending = hub.records(DeliveryState::Pending).await;
+    assert!(
+        pending[0]
+            .reason
+            .starts_with("attempt 1 failed: the destination answered 503; next attempt at 20"),
+        "a pending message says why and when: {}",
+        pending[0].reason
+    );
     erp.heal();
     assert!(
         eventually(WAIT, || erp.effects().len() == 4).await,
@@ -536,4 +544,35 @@ async fn a_restarted_engine_resumes_where_it_stopped_without_losing_a_message() 
         assert_eq!(numbers.len(), 10, "each message once at the ERP");
         assert!(is_sorted(&numbers), "{key}: {numbers:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_the_window_stays_in_the_log_and_drains_once() {
+    let erp = Erp::start(true).await;
+    erp.fail_all(Fault::Hang);
+    let mut hub = Hub::new(config(&erp.url(), true, "timeout_ms = 300")).await;
+    let keys: Vec<String> = (0..1_500).map(|k| format!("K{k}")).collect();
+    for chunk in keys.chunks(250) {
+        let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        hub.accept(&chunk).await;
+    }
+    assert!(eventually(WAIT, || erp.attempts().len() >= 4).await);
+    let status = hub.engine().status().await.unwrap();
+    assert!(
+        (1..=1_024).contains(&status[0].unsettled),
+        "at most the window (1,024) of 1,500 is held in memory, got {}",
+        status[0].unsettled
+    );
+    assert_eq!(
+        status[0].cursor, 0,
+        "nothing is settled while the ERP hangs"
+    );
+    erp.heal();
+    assert!(
+        eventually(Duration::from_secs(60), || erp.effects().len() == 1_500).await,
+        "{} of 1,500 delivered",
+        erp.effects().len()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(erp.effects().len(), 1_500, "each message once");
 }

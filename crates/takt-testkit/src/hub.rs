@@ -65,3 +65,36 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// `GET url` with `key` as bearer API key; the answer as JSON.
+pub async fn get_json(url: &str, key: &str) -> serde_json::Value {
+    let answer = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(key)
+        .send()
+        .await;
+    let answer = answer.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    answer
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
+/// `POST url` with a JSON body and `key` as bearer API key; the status and the answer as JSON.
+pub async fn post_json(url: &str, key: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let answer = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(key)
+        .json(body)
+        .send()
+        .await;
+    let answer = answer.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let status = answer.status().as_u16();
+    (
+        status,
+        answer
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("POST {url}: not JSON: {e}")),
+    )
+}

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use takt_testkit::{Hub, start_hub};
+use takt_testkit::{Hub, get_json, start_hub};
 
 const KILLS: usize = 12;
 const CLIENTS: usize = 8;
@@ -127,26 +127,15 @@ async fn client(
     }
 }
 
-/// Reads every stored message back, counting them per business key: the
-/// event id, or for native postings the MES posting number.
-/// An admin API resource as JSON, read as the on-call operator.
-async fn admin_json(url: String) -> Value {
-    reqwest::Client::new()
-        .get(url)
-        .bearer_auth(OPS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn stored_by_key(admin: &str, route: Route) -> BTreeMap<String, usize> {
     let mut stored: BTreeMap<String, usize> = BTreeMap::new();
     let mut after = 0;
     loop {
-        let page = admin_json(format!("{admin}/v1/messages?limit=1000&after={after}")).await;
+        let page = get_json(
+            &format!("{admin}/v1/messages?limit=1000&after={after}"),
+            OPS,
+        )
+        .await;
         for item in page["items"].as_array().unwrap() {
             let key = match route {
                 Route::Events => item["id"].as_str().unwrap(),
@@ -232,7 +221,7 @@ async fn kill_nine_under_load(route: Route, key: impl Fn(u64) -> String) {
         "nothing is stored that was not sent"
     );
 
-    let verify = admin_json(format!("{}/v1/audit/verify", server.admin)).await;
+    let verify = get_json(&format!("{}/v1/audit/verify", server.admin), OPS).await;
     assert_eq!(verify["intact"], true, "{verify}");
     server.child.kill().unwrap();
     server.child.wait().unwrap();

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use takt_testkit::{Erp, Hub, copy_dir, eventually, start_hub};
+use takt_testkit::{Erp, Hub, copy_dir, eventually, get_json, post_json, start_hub};
 
 const KILLS: usize = 6;
 const ORDERS: u64 = 4;
@@ -110,18 +110,6 @@ async fn poster(
     }
 }
 
-async fn admin_json(url: String) -> Value {
-    reqwest::Client::new()
-        .get(url)
-        .bearer_auth(OPS)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Runs the posters while killing the hub `KILLS` times; returns what was
 /// acknowledged, and the last (running) hub.
 async fn accept_under_kills(config: &Path, db: &Path) -> (Ledger, Hub) {
@@ -198,7 +186,7 @@ async fn kill_nine_during_delivery_to_a_deduplicating_erp_delivers_each_once_in_
         acknowledged.len(),
         posted.len()
     );
-    let status = admin_json(format!("{}/v1/deliveries/status", hub.admin)).await;
+    let status = get_json(&format!("{}/v1/deliveries/status", hub.admin), OPS).await;
     assert_eq!(
         status["subscriptions"][0]["subscription"], "erp-goods-movements",
         "{status}"
@@ -218,10 +206,13 @@ async fn kill_nine_during_delivery_to_an_erp_that_cannot_deduplicate_never_posts
     // Settled: every acknowledged message is posted, in doubt, or waiting behind one in doubt.
     let mut accounted = false;
     for _ in 0..150 {
-        let records = admin_json(format!(
-            "{}/v1/deliveries?state=in_doubt,pending,in_flight&limit=1000",
-            hub.admin
-        ))
+        let records = get_json(
+            &format!(
+                "{}/v1/deliveries?state=in_doubt,pending,in_flight&limit=1000",
+                hub.admin
+            ),
+            OPS,
+        )
         .await;
         let held: BTreeSet<String> = records["items"]
             .as_array()
@@ -246,7 +237,7 @@ async fn kill_nine_during_delivery_to_an_erp_that_cannot_deduplicate_never_posts
     let posted = posted(&erp);
     let unique: BTreeSet<&String> = posted.iter().collect();
     assert_eq!(unique.len(), posted.len(), "no message is posted twice");
-    let in_doubt = admin_json(format!("{}/v1/deliveries?state=in_doubt", hub.admin)).await;
+    let in_doubt = get_json(&format!("{}/v1/deliveries?state=in_doubt", hub.admin), OPS).await;
     let in_doubt = in_doubt["items"].as_array().unwrap().len();
     assert!(
         in_doubt <= KILLS,
@@ -262,29 +253,21 @@ async fn kill_nine_during_delivery_to_an_erp_that_cannot_deduplicate_never_posts
     hub.child.wait().unwrap();
 }
 
-async fn admin_post(url: String, body: Value) -> (u16, Value) {
-    let answer = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(OPS)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    (answer.status().as_u16(), answer.json().await.unwrap())
-}
-
 /// The operator's runbook, through the admin API: for each in-doubt
 /// message, look in the ERP; discard (with a reason) what it posted, redrive
 /// what it did not, the redrive sent twice at once. Repeating either changes
 /// nothing; the held keys then drain, and nothing is posted twice.
 async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
-    let list = admin_json(format!("{}/v1/deliveries?state=in_doubt", hub.admin)).await;
+    let list = get_json(&format!("{}/v1/deliveries?state=in_doubt", hub.admin), OPS).await;
     let items = list["items"].as_array().unwrap().clone();
     assert!(!items.is_empty(), "the kills left messages in doubt");
-    let shown = admin_json(format!(
-        "{}/v1/deliveries/erp-goods-movements/{}",
-        hub.admin, items[0]["seq"]
-    ))
+    let shown = get_json(
+        &format!(
+            "{}/v1/deliveries/erp-goods-movements/{}",
+            hub.admin, items[0]["seq"]
+        ),
+        OPS,
+    )
     .await;
     assert_eq!(shown["state"], "in_doubt", "{shown}");
     assert!(
@@ -303,7 +286,7 @@ async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
             .collect::<Vec<_>>()
     };
     let discard = format!("{}/v1/deliveries/erp-goods-movements/discard", hub.admin);
-    let (status, problem) = admin_post(discard.clone(), json!({"seqs": seqs(&found)})).await;
+    let (status, problem) = post_json(&discard, OPS, &json!({"seqs": seqs(&found)})).await;
     assert_eq!(status, 400, "{problem}");
     assert!(
         problem["detail"].as_str().unwrap().starts_with("reason:") || found.is_empty(),
@@ -311,7 +294,7 @@ async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
     );
     if !found.is_empty() {
         let body = json!({"seqs": seqs(&found), "reason": "found in the ERP"});
-        let (status, done) = admin_post(discard.clone(), body.clone()).await;
+        let (status, done) = post_json(&discard, OPS, &body).await;
         assert_eq!(status, 200, "{done}");
         assert!(
             done["results"]
@@ -321,7 +304,7 @@ async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
                 .all(|r| r["outcome"] == "discarded"),
             "{done}"
         );
-        let (_, again) = admin_post(discard, body).await;
+        let (_, again) = post_json(&discard, OPS, &body).await;
         assert!(
             again["results"]
                 .as_array()
@@ -335,8 +318,8 @@ async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
         let redrive = format!("{}/v1/deliveries/erp-goods-movements/redrive", hub.admin);
         let body = json!({ "seqs": seqs(&missing) });
         let (first_try, second_try) = tokio::join!(
-            admin_post(redrive.clone(), body.clone()),
-            admin_post(redrive, body)
+            post_json(&redrive, OPS, &body),
+            post_json(&redrive, OPS, &body)
         );
         let redriven = [first_try.1, second_try.1]
             .iter()
@@ -345,13 +328,14 @@ async fn operator_settles_the_in_doubt_list(hub: &Hub, erp: &Erp) {
             .count();
         assert_eq!(redriven, missing.len(), "each message is redriven once");
     }
-    let (status, unknown) = admin_post(
-        format!("{}/v1/deliveries/no-such/redrive", hub.admin),
-        json!({"seqs": [1]}),
+    let (status, unknown) = post_json(
+        &format!("{}/v1/deliveries/no-such/redrive", hub.admin),
+        OPS,
+        &json!({"seqs": [1]}),
     )
     .await;
     assert_eq!(status, 404, "{unknown}");
-    let audit = admin_json(format!("{}/v1/audit/verify", hub.admin)).await;
+    let audit = get_json(&format!("{}/v1/audit/verify", hub.admin), OPS).await;
     assert_eq!(audit["intact"], true, "{audit}");
     // The held keys drain, and nothing is posted twice.
     let before = in_erp.len();
