@@ -15,10 +15,16 @@
 //!
 //! Every field has a default, so `[policy]` may be left out.
 
-use std::collections::BTreeMap;
+mod connector;
+
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+pub use connector::{
+    AmqpConnector, ConnectorConfig, CsvColumn, FileConnector, FileFormat, HttpAuth, HttpConnector,
+    HttpSignature, MqttConnector,
+};
 
 /// `subscriptions/<name>.toml`: an outbound interface. Accepted messages that
 /// match its filter are mapped and delivered to one destination system.
@@ -98,127 +104,6 @@ pub enum Ordering {
     Subject,
     /// No order: every message may go at once (up to the concurrency).
     None,
-}
-
-/// How a subscription hands messages to its destination.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ConnectorConfig {
-    /// An HTTP request per message.
-    Http(HttpConnector),
-}
-
-/// `kind = "http"`: one request per message; the body is the mapped message
-/// as JSON. 2xx is delivered; 408, 425, 429 and 5xx are retried; other
-/// statuses are dead-lettered with the response kept.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConnector {
-    /// `POST` (default) or `PUT`.
-    #[serde(default = "post")]
-    pub method: String,
-    /// The URL; `{id}`, `{type}`, `{subject}`, `{siteid}` and
-    /// `{partitionkey}` are replaced by the message's (URL-encoded).
-    pub url: String,
-    /// Extra headers sent with every request.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// How the hub authenticates to the destination; none: it does not.
-    #[serde(default)]
-    pub auth: Option<HttpAuth>,
-    /// An HMAC-SHA256 signature of the body, for destinations that verify
-    /// where a request came from.
-    #[serde(default)]
-    pub signature: Option<HttpSignature>,
-}
-
-/// How the HTTP connector authenticates. Secrets are never written in the
-/// deployment: each is named by the environment variable holding it.
-///
-/// ```toml
-/// auth = { kind = "oauth2", token_url = "https://login.example.com/token", client_id = "takt", client_secret_env = "ERP_CLIENT_SECRET", scope = "goods-movements" }
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum HttpAuth {
-    /// `Authorization: Bearer <token>`.
-    Bearer {
-        /// Environment variable holding the token.
-        token_env: String,
-    },
-    /// `Authorization: Basic …`.
-    Basic {
-        /// The user name.
-        username: String,
-        /// Environment variable holding the password.
-        password_env: String,
-    },
-    /// OAuth 2.0 client credentials (RFC 6749 §4.4): a token is fetched from
-    /// `token_url`, cached until shortly before it expires, and sent as a
-    /// bearer token; a 401 drops it so the next attempt fetches a new one.
-    Oauth2 {
-        /// The token endpoint.
-        token_url: String,
-        /// The client id.
-        client_id: String,
-        /// Environment variable holding the client secret.
-        client_secret_env: String,
-        /// Scope to ask for, if the server wants one.
-        #[serde(default)]
-        scope: Option<String>,
-    },
-}
-
-/// `signature = { secret_env = "ERP_SIGNING_SECRET" }`: every request
-/// carries `<header>: sha256=<hex HMAC-SHA256 of the body>`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpSignature {
-    /// The header carrying the signature.
-    #[serde(default = "signature_header")]
-    pub header: String,
-    /// Environment variable holding the shared secret.
-    pub secret_env: String,
-}
-
-fn signature_header() -> String {
-    "X-Takt-Signature".into()
-}
-
-impl HttpConnector {
-    /// The environment variables this connector reads its secrets from, as
-    /// (field, variable).
-    pub fn secret_variables(&self) -> Vec<(&'static str, &str)> {
-        let mut variables = Vec::new();
-        match &self.auth {
-            Some(HttpAuth::Bearer { token_env }) => {
-                variables.push(("connector.auth.token_env", token_env.as_str()))
-            }
-            Some(HttpAuth::Basic { password_env, .. }) => {
-                variables.push(("connector.auth.password_env", password_env.as_str()));
-            }
-            Some(HttpAuth::Oauth2 {
-                client_secret_env, ..
-            }) => {
-                variables.push((
-                    "connector.auth.client_secret_env",
-                    client_secret_env.as_str(),
-                ));
-            }
-            None => {}
-        }
-        if let Some(signature) = &self.signature {
-            variables.push((
-                "connector.signature.secret_env",
-                signature.secret_env.as_str(),
-            ));
-        }
-        variables
-    }
-}
-
-fn post() -> String {
-    "POST".into()
 }
 
 /// A subscription's delivery policy.
@@ -367,11 +252,53 @@ mod tests {
         assert!(sub.idempotent);
         assert_eq!(sub.idempotency_header, "Idempotency-Key");
         assert_eq!(sub.policy, DeliveryPolicy::default());
-        let ConnectorConfig::Http(http) = &sub.connector;
+        let ConnectorConfig::Http(http) = &sub.connector else {
+            panic!("an HTTP connector")
+        };
         assert_eq!(http.method, "POST");
         let unknown_kind = file.replace("kind = \"http\"", "kind = \"smtp\"");
         let error = toml::from_str::<SubscriptionConfig>(&unknown_kind).unwrap_err();
         assert!(error.to_string().contains("smtp"), "{error}");
+    }
+
+    #[test]
+    fn every_connector_kind_reads_with_its_defaults() {
+        let mqtt: ConnectorConfig =
+            toml::from_str("kind = \"mqtt\"\nhost = \"127.0.0.1\"\ntopic = \"t/{siteid}\"")
+                .unwrap();
+        let ConnectorConfig::Mqtt(mqtt) = mqtt else {
+            panic!("mqtt")
+        };
+        assert_eq!(
+            (mqtt.port, mqtt.keep_alive_secs, mqtt.retain),
+            (1883, 30, false)
+        );
+        let amqp: ConnectorConfig = toml::from_str(
+            "kind = \"amqp\"\nurl = \"amqp://h/%2f\"\nexchange = \"x\"\nrouting_key = \"{type}\"\npassword_env = \"P\"",
+        )
+        .unwrap();
+        assert_eq!(
+            amqp.secret_variables(),
+            vec![("connector.password_env", "P")]
+        );
+        let ConnectorConfig::Amqp(amqp) = amqp else {
+            panic!("amqp")
+        };
+        assert!(amqp.mandatory && amqp.persistent);
+        let file: ConnectorConfig = toml::from_str(
+            "kind = \"file\"\ndir = \"out\"\nformat = \"csv\"\ncolumns = [{ name = \"m\", pointer = \"/MATNR\" }]",
+        )
+        .unwrap();
+        let ConnectorConfig::File(file) = file else {
+            panic!("file")
+        };
+        assert_eq!(file.format, FileFormat::Csv);
+        assert_eq!(
+            (file.delimiter, file.header, file.roll_records),
+            (',', true, 1000)
+        );
+        let typo = toml::from_str::<ConnectorConfig>("kind = \"file\"\ndir = \"out\"\nroll = 3");
+        assert!(typo.unwrap_err().to_string().contains("roll"));
     }
 
     #[test]

@@ -5,14 +5,16 @@ use std::fs;
 use std::path::Path;
 
 use takt_model::SchemaVersion;
-use takt_model::delivery::{ConnectorConfig, SubscriptionConfig};
+use takt_model::delivery::{
+    AmqpConnector, ConnectorConfig, FileConnector, FileFormat, MqttConnector, SubscriptionConfig,
+};
 
 use super::{Deployment, config_error};
 use crate::Result;
 use crate::mapping::Mapping;
 use crate::registry::Registry;
 
-/// The placeholders an HTTP connector's URL may use.
+/// The placeholders a connector's URL, topic or routing key may use.
 pub const URL_PLACEHOLDERS: [&str; 5] = ["id", "type", "subject", "siteid", "partitionkey"];
 
 /// Reads the jq mapping files named by subscriptions, as (file, program) by
@@ -94,18 +96,145 @@ impl Deployment {
             if let Some((field, reason)) = subscription.policy.problem() {
                 return fail(field, reason);
             }
-            let ConnectorConfig::Http(http) = &subscription.connector;
-            if !matches!(http.method.as_str(), "POST" | "PUT") {
-                return fail(
-                    "connector.method",
-                    format!("{:?} is not POST or PUT", http.method),
-                );
-            }
-            if let Some(reason) = url_problem(&http.url) {
-                return fail("connector.url", reason);
+            if let Some((field, reason)) = connector_problem(&subscription.connector) {
+                return fail(field, reason);
             }
         }
         Ok(())
+    }
+}
+
+/// The first thing that makes a connector unusable, as (field, reason).
+fn connector_problem(connector: &ConnectorConfig) -> Option<(&'static str, String)> {
+    match connector {
+        ConnectorConfig::Http(http) => {
+            if !matches!(http.method.as_str(), "POST" | "PUT") {
+                return Some((
+                    "connector.method",
+                    format!("{:?} is not POST or PUT", http.method),
+                ));
+            }
+            url_problem(&http.url).map(|r| ("connector.url", r))
+        }
+        ConnectorConfig::Mqtt(mqtt) => mqtt_problem(mqtt),
+        ConnectorConfig::Amqp(amqp) => amqp_problem(amqp),
+        ConnectorConfig::File(file) => file_problem(file),
+    }
+}
+
+fn mqtt_problem(mqtt: &MqttConnector) -> Option<(&'static str, String)> {
+    if mqtt.host.trim().is_empty() {
+        return Some(("connector.host", "name the broker's host".into()));
+    }
+    if mqtt.topic.is_empty() || mqtt.topic.starts_with('$') {
+        return Some((
+            "connector.topic",
+            format!(
+                "{:?} is empty or starts with $ (reserved for brokers)",
+                mqtt.topic
+            ),
+        ));
+    }
+    if mqtt.topic.contains(['+', '#']) {
+        return Some((
+            "connector.topic",
+            format!(
+                "{:?}: + and # are wildcards, not allowed in a published topic",
+                mqtt.topic
+            ),
+        ));
+    }
+    if let Some(reason) = template_problem(&mqtt.topic) {
+        return Some(("connector.topic", reason));
+    }
+    if mqtt.keep_alive_secs < 5 {
+        return Some(("connector.keep_alive_secs", "must be at least 5".into()));
+    }
+    if mqtt.password_env.is_some() && mqtt.username.is_none() {
+        return Some(("connector.username", "a password needs a user name".into()));
+    }
+    None
+}
+
+fn amqp_problem(amqp: &AmqpConnector) -> Option<(&'static str, String)> {
+    if !amqp.url.starts_with("amqp://") {
+        return Some((
+            "connector.url",
+            format!(
+                "{:?} must start with amqp:// (amqps:// is not built in)",
+                amqp.url
+            ),
+        ));
+    }
+    if amqp.url.contains('@') {
+        return Some((
+            "connector.url",
+            "credentials do not belong in the URL: use `username` and `password_env`".into(),
+        ));
+    }
+    if amqp.password_env.is_some() && amqp.username.is_none() {
+        return Some(("connector.username", "a password needs a user name".into()));
+    }
+    template_problem(&amqp.routing_key).map(|r| ("connector.routing_key", r))
+}
+
+fn file_problem(file: &FileConnector) -> Option<(&'static str, String)> {
+    if file.dir.as_os_str().is_empty() {
+        return Some((
+            "connector.dir",
+            "name the directory files are dropped into".into(),
+        ));
+    }
+    if let Some(prefix) = &file.prefix
+        && (prefix.is_empty() || prefix.starts_with('.') || prefix.contains(['/', '\\']))
+    {
+        return Some((
+            "connector.prefix",
+            format!("{prefix:?} must be a plain file name start (no /, not starting with .)"),
+        ));
+    }
+    for (field, value) in [
+        ("connector.roll_records", file.roll_records),
+        ("connector.roll_bytes", file.roll_bytes),
+        ("connector.roll_secs", file.roll_secs),
+    ] {
+        if value == 0 {
+            return Some((field, "must be at least 1".into()));
+        }
+    }
+    match file.format {
+        FileFormat::Ndjson if !file.columns.is_empty() => Some((
+            "connector.columns",
+            "columns are for format = \"csv\"".into(),
+        )),
+        FileFormat::Csv if file.columns.is_empty() => Some((
+            "connector.columns",
+            "a CSV file needs at least one column".into(),
+        )),
+        FileFormat::Csv
+            if !file.delimiter.is_ascii() || matches!(file.delimiter, '"' | '\n' | '\r') =>
+        {
+            Some((
+                "connector.delimiter",
+                format!(
+                    "{:?} must be one ASCII character other than a quote or line break",
+                    file.delimiter
+                ),
+            ))
+        }
+        _ => file
+            .columns
+            .iter()
+            .find(|c| !(c.pointer.is_empty() || c.pointer.starts_with('/')))
+            .map(|c| {
+                (
+                    "connector.columns",
+                    format!(
+                        "column {:?}: pointer {:?} must be empty or start with /",
+                        c.name, c.pointer
+                    ),
+                )
+            }),
     }
 }
 
@@ -114,10 +243,17 @@ fn url_problem(url: &str) -> Option<String> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Some(format!("{url:?} must start with http:// or https://"));
     }
-    let mut rest = url;
+    template_problem(url)
+}
+
+/// Why a template (URL, topic, routing key) cannot be filled, if it cannot.
+fn template_problem(template: &str) -> Option<String> {
+    let mut rest = template;
     while let Some(start) = rest.find('{') {
         let Some(end) = rest[start..].find('}') else {
-            return Some(format!("{url:?} opens a {{placeholder}} it does not close"));
+            return Some(format!(
+                "{template:?} opens a {{placeholder}} it does not close"
+            ));
         };
         let name = &rest[start + 1..start + end];
         if !URL_PLACEHOLDERS.contains(&name) {
@@ -133,7 +269,50 @@ fn url_problem(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::url_problem;
+    use takt_model::delivery::ConnectorConfig;
+
+    use super::{connector_problem, url_problem};
+
+    fn problem(toml_text: &str) -> Option<(&'static str, String)> {
+        let connector: ConnectorConfig = toml::from_str(toml_text).unwrap();
+        connector_problem(&connector)
+    }
+
+    #[test]
+    fn connectors_are_checked_field_by_field() {
+        let mqtt = "kind = \"mqtt\"\nhost = \"127.0.0.1\"\n";
+        assert_eq!(problem(&format!("{mqtt}topic = \"takt/{{siteid}}\"")), None);
+        assert_eq!(
+            problem(&format!("{mqtt}topic = \"takt/#\"")).unwrap().0,
+            "connector.topic"
+        );
+        assert!(
+            problem(&format!("{mqtt}topic = \"t/{{order}}\""))
+                .unwrap()
+                .1
+                .contains("{order}")
+        );
+        let amqp = "kind = \"amqp\"\nexchange = \"x\"\nrouting_key = \"{type}\"\n";
+        assert_eq!(
+            problem(&format!("{amqp}url = \"amqp://127.0.0.1:5672/%2f\"")),
+            None
+        );
+        let with_password = problem(&format!("{amqp}url = \"amqp://guest:guest@h/%2f\""));
+        assert!(with_password.unwrap().1.contains("password_env"));
+        let file = "kind = \"file\"\ndir = \"out\"\n";
+        assert_eq!(problem(file), None);
+        assert_eq!(
+            problem(&format!("{file}format = \"csv\"")).unwrap().0,
+            "connector.columns"
+        );
+        let bad_pointer =
+            format!("{file}format = \"csv\"\ncolumns = [{{ name = \"m\", pointer = \"MATNR\" }}]");
+        assert!(problem(&bad_pointer).unwrap().1.contains("start with /"));
+        assert_eq!(
+            problem(&format!("{file}roll_secs = 0")).unwrap().0,
+            "connector.roll_secs"
+        );
+    }
 
     #[test]
     fn url_templates_are_checked() {

@@ -3,6 +3,10 @@
 
 use takt_core::delivery::AttemptOutcome;
 use takt_core::store::BoxFuture;
+use takt_model::delivery::SubscriptionConfig;
+
+use super::DeliveryError;
+use super::http::Secrets;
 
 /// A message ready to go: mapped, with the facts URL and topic templates use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +90,51 @@ pub const EXCERPT_BYTES: usize = 2_048;
 pub fn excerpt(bytes: &[u8]) -> String {
     let cut = &bytes[..bytes.len().min(EXCERPT_BYTES)];
     String::from_utf8_lossy(cut).into_owned()
+}
+
+/// A mistake in `subscription`'s `field`, found while building its connector.
+pub(super) fn config_error(
+    subscription: &SubscriptionConfig,
+    field: &str,
+    reason: String,
+) -> DeliveryError {
+    DeliveryError::Config {
+        subscription: subscription.name.clone(),
+        field: field.to_owned(),
+        reason,
+    }
+}
+
+/// The secret held by the environment variable `variable`, which `field`
+/// of `subscription` names; an unset variable is a mistake in that field.
+pub(super) fn read_secret(
+    secrets: Secrets<'_>,
+    subscription: &SubscriptionConfig,
+    field: &str,
+    variable: &str,
+) -> Result<String, DeliveryError> {
+    secrets(variable).ok_or_else(|| {
+        let reason = format!("the environment variable {variable} is not set");
+        config_error(subscription, field, reason)
+    })
+}
+
+/// A broker login: the user name, and the password from `password_env`
+/// (empty without one); none without a user name.
+pub(super) fn credentials(
+    secrets: Secrets<'_>,
+    subscription: &SubscriptionConfig,
+    username: Option<&String>,
+    password_env: Option<&String>,
+) -> Result<Option<(String, String)>, DeliveryError> {
+    let Some(username) = username else {
+        return Ok(None);
+    };
+    let password = match password_env {
+        Some(variable) => read_secret(secrets, subscription, "connector.password_env", variable)?,
+        None => String::new(),
+    };
+    Ok(Some((username.clone(), password)))
 }
 
 /// A way to hand messages to a destination (HTTP, MQTT, AMQP, file).

@@ -21,7 +21,9 @@ use takt_model::delivery::{HttpAuth, HttpConnector, SubscriptionConfig};
 use tokio::sync::Mutex;
 
 use super::DeliveryError;
-use super::connector::{Connector, EXCERPT_BYTES, Outgoing, Report, percent_encode};
+use super::connector::{
+    Connector, EXCERPT_BYTES, Outgoing, Report, config_error, percent_encode, read_secret,
+};
 
 /// Reads a secret by the name of the environment variable holding it.
 pub type Secrets<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -56,19 +58,9 @@ impl HttpDelivery {
         http: &HttpConnector,
         secrets: Secrets<'_>,
     ) -> Result<Self, DeliveryError> {
-        let fail = |field: &str, reason: String| DeliveryError::Config {
-            subscription: subscription.name.clone(),
-            field: field.to_owned(),
-            reason,
-        };
-        let secret = |field: &'static str, variable: &str| {
-            secrets(variable).ok_or_else(|| {
-                fail(
-                    field,
-                    format!("the environment variable {variable} is not set"),
-                )
-            })
-        };
+        let fail = |field: &str, reason: String| config_error(subscription, field, reason);
+        let secret =
+            |field: &str, variable: &str| read_secret(secrets, subscription, field, variable);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(subscription.policy.timeout_ms))
             .connect_timeout(Duration::from_millis(

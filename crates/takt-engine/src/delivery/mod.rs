@@ -10,8 +10,11 @@
 //! worker applies between deliveries, so an action never races a delivery
 //! and repeating one does nothing more.
 
+mod amqp;
 mod connector;
+mod file;
 mod http;
+mod mqtt;
 mod subscription;
 mod worker;
 
@@ -24,8 +27,11 @@ use takt_core::registry::Registry;
 use takt_core::store::{Clock, DeliveryState, Store, StoreError};
 use tokio::sync::{mpsc, oneshot, watch};
 
+pub use amqp::AmqpDelivery;
 pub use connector::{Connector, EXCERPT_BYTES, Outgoing, Report, percent_encode};
+pub use file::FileDelivery;
 pub use http::{HttpDelivery, Secrets, sign};
+pub use mqtt::MqttDelivery;
 pub use subscription::Subscription;
 pub use worker::{Action, ActionResult, Live};
 use worker::{Command, Worker};

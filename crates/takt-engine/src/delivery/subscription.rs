@@ -8,8 +8,11 @@ use takt_core::store::NewEvent;
 use takt_model::delivery::{ConnectorConfig, Ordering, SubscriptionConfig};
 
 use super::DeliveryError;
+use super::amqp::AmqpDelivery;
 use super::connector::{Connector, Outgoing};
+use super::file::FileDelivery;
 use super::http::{HttpDelivery, Secrets};
+use super::mqtt::MqttDelivery;
 
 /// One subscription, compiled.
 pub struct Subscription {
@@ -37,6 +40,9 @@ impl Subscription {
             })?;
         let connector: Arc<dyn Connector> = match &config.connector {
             ConnectorConfig::Http(http) => Arc::new(HttpDelivery::new(&config, http, secrets)?),
+            ConnectorConfig::Mqtt(mqtt) => Arc::new(MqttDelivery::new(&config, mqtt, secrets)?),
+            ConnectorConfig::Amqp(amqp) => Arc::new(AmqpDelivery::new(&config, amqp, secrets)?),
+            ConnectorConfig::File(file) => Arc::new(FileDelivery::new(&config, file)?),
         };
         Ok(Self::with_connector(config, mapping, connector))
     }

@@ -2,184 +2,15 @@
 //! SQLite store: order per key, retries, Retry-After, dead letters, parked
 //! keys, in-doubt messages, redrive and discard, auth and signatures, and
 //! resuming after a stop.
-#![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use takt_core::deployment::Deployment;
-use takt_core::registry::Registry;
-use takt_core::store::{Commit, DeliveryQuery, DeliveryState, NewEvent, Store};
-use takt_engine::SystemClock;
-use takt_engine::delivery::{DeliveryEngine, HttpDelivery, Subscription, sign};
-use takt_model::delivery::{ConnectorConfig, SubscriptionConfig};
-use takt_store::{SqliteOptions, SqliteStore};
+use takt_core::store::{DeliveryState, Store};
+use takt_engine::delivery::{HttpDelivery, sign};
+use takt_model::delivery::ConnectorConfig;
 use takt_testkit::{Erp, Fault, eventually};
-use tokio::sync::watch;
 
-const WAIT: Duration = Duration::from_secs(20);
-
-fn registry() -> Arc<Registry> {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/acme"));
-    let deployment = Deployment::load(root).unwrap();
-    Arc::new(Registry::load(&deployment.contracts_dir().into_iter().collect::<Vec<_>>()).unwrap())
-}
-
-/// A subscription file for the ERP at `url`; `policy` holds `[policy]`
-/// keys that replace the test defaults.
-fn config(url: &str, idempotent: bool, policy: &str) -> SubscriptionConfig {
-    let text = format!(
-        r#"
-name = "erp-postings"
-description = "test"
-owner = "team-erp"
-destination = "erp"
-contracts = ["mfg.material.consumed.v1"]
-idempotent = {idempotent}
-[connector]
-kind = "http"
-url = "{url}/postings/{{siteid}}"
-[policy]
-timeout_ms = 2000
-concurrency = 4
-backoff = {{ base_ms = 50, max_ms = 200, jitter = 0.0 }}
-circuit = {{ failures = 0, open_ms = 1000 }}
-retry_after_max_ms = 5000
-"#
-    );
-    let mut table: toml::Table = toml::from_str(&text).unwrap();
-    let overrides: toml::Table = toml::from_str(policy).unwrap();
-    let Some(toml::Value::Table(defaults)) = table.get_mut("policy") else {
-        unreachable!("the text has a [policy] table")
-    };
-    defaults.extend(overrides);
-    table.try_into().unwrap()
-}
-
-/// A hub without HTTP: a store, the log signal, a delivery engine.
-struct Hub {
-    store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
-    appended: watch::Sender<u64>,
-    engine: Option<DeliveryEngine>,
-    next: u32,
-}
-
-impl Hub {
-    async fn new(config: SubscriptionConfig) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            SqliteStore::open(&dir.path().join("takt.db"), SqliteOptions::default()).unwrap(),
-        );
-        let (appended, _) = watch::channel(0);
-        let mut hub = Self {
-            store,
-            _dir: dir,
-            appended,
-            engine: None,
-            next: 0,
-        };
-        hub.start(config);
-        hub
-    }
-
-    fn start(&mut self, config: SubscriptionConfig) {
-        let ConnectorConfig::Http(http) = &config.connector;
-        let secrets = |name: &str| match name {
-            "ERP_TOKEN" => Some("t0ken".to_owned()),
-            "ERP_PASSWORD" => Some("s3cret".to_owned()),
-            "ERP_SIGNING" => Some("signing-key".to_owned()),
-            _ => None,
-        };
-        let connector = Arc::new(HttpDelivery::new(&config, http, &secrets).unwrap());
-        let subscription = Subscription::with_connector(config, None, connector);
-        let store: Arc<dyn Store> = self.store.clone();
-        self.engine = Some(DeliveryEngine::with_subscriptions(
-            vec![subscription],
-            registry(),
-            store,
-            Arc::new(SystemClock),
-            &self.appended.subscribe(),
-            Duration::from_secs(2),
-        ));
-    }
-
-    fn engine(&self) -> &DeliveryEngine {
-        self.engine.as_ref().unwrap()
-    }
-
-    /// Accepts one consumption event per key given, in order.
-    async fn accept(&mut self, keys: &[&str]) {
-        let events = keys
-            .iter()
-            .map(|key| {
-                self.next += 1;
-                let n = self.next;
-                NewEvent {
-                    id: format!("evt-{n:04}"),
-                    source: "urn:takt:site:1010:mes:mes01".into(),
-                    contract: "mfg.material.consumed.v1".into(),
-                    dataschema: "urn:takt:schema:mfg.material.consumed.v1:1.0".into(),
-                    site: "1010".into(),
-                    subject: format!("productionorder/1010/{key}"),
-                    partition_key: (*key).into(),
-                    interface: "mes1010-consumption".into(),
-                    principal: "mes-plant1010".into(),
-                    accepted_at_ms: 1_764_000_000_000 + i64::from(n),
-                    business_keys: vec![],
-                    body: format!(r#"{{"id":"evt-{n:04}","data":{{"n":{n},"key":"{key}"}}}}"#)
-                        .into_bytes(),
-                }
-            })
-            .collect();
-        self.store
-            .commit(Commit {
-                events,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        self.appended.send_modify(|n| *n += 1);
-    }
-
-    async fn records(&self, state: DeliveryState) -> Vec<takt_core::store::DeliveryRecord> {
-        self.store
-            .deliveries(DeliveryQuery {
-                states: vec![state],
-                limit: 1000,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-    }
-}
-
-/// (key, n) of every posting, in the order the ERP made them.
-fn postings(erp: &Erp) -> Vec<(String, u64)> {
-    erp.effects()
-        .iter()
-        .map(|e| {
-            (
-                e.body["data"]["key"].as_str().unwrap().to_owned(),
-                e.body["data"]["n"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn numbers_of(postings: &[(String, u64)], key: &str) -> Vec<u64> {
-    postings
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, n)| *n)
-        .collect()
-}
-
-fn is_sorted(numbers: &[u64]) -> bool {
-    numbers.windows(2).all(|w| w[0] < w[1])
-}
-
+use crate::hub::{Hub, WAIT, config, is_sorted, numbers_of, postings};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_arrive_in_accepted_order_while_different_keys_go_in_parallel() {
     let erp = Erp::start(false).await;
@@ -486,7 +317,9 @@ async fn the_circuit_opens_after_failures_in_a_row() {
 async fn bearer_basic_and_signature_headers_are_sent() {
     let erp = Erp::start(true).await;
     let mut with_bearer = config(&erp.url(), true, "");
-    let ConnectorConfig::Http(http) = &mut with_bearer.connector;
+    let ConnectorConfig::Http(http) = &mut with_bearer.connector else {
+        unreachable!("an HTTP subscription")
+    };
     http.auth = Some(toml::from_str("kind = \"bearer\"\ntoken_env = \"ERP_TOKEN\"").unwrap());
     http.signature = Some(toml::from_str("secret_env = \"ERP_SIGNING\"").unwrap());
     http.headers.insert("X-ERP-Client".into(), "takt".into());
@@ -504,13 +337,17 @@ async fn bearer_basic_and_signature_headers_are_sent() {
     );
 
     let mut with_basic = config(&erp.url(), true, "");
-    let ConnectorConfig::Http(http) = &mut with_basic.connector;
+    let ConnectorConfig::Http(http) = &mut with_basic.connector else {
+        unreachable!("an HTTP subscription")
+    };
     http.auth = Some(
         toml::from_str("kind = \"basic\"\nusername = \"takt\"\npassword_env = \"ERP_PASSWORD\"")
             .unwrap(),
     );
     let no_secrets = |_: &str| None;
-    let ConnectorConfig::Http(http) = &with_basic.connector;
+    let ConnectorConfig::Http(http) = &with_basic.connector else {
+        unreachable!("an HTTP subscription")
+    };
     let missing = HttpDelivery::new(&with_basic, http, &no_secrets)
         .err()
         .unwrap();
