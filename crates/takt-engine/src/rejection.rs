@@ -1,6 +1,13 @@
 use takt_core::validate::Violation;
 use takt_model::ErrorCode;
 
+/// `Retry-After` of a refusal for a full backlog: about when the next
+/// check (every second) after some draining can let messages in again.
+pub const BACKLOG_RETRY_SECS: u64 = 5;
+
+/// `Retry-After` of a refusal for a full store.
+pub const STORE_FULL_RETRY_SECS: u64 = 60;
+
 /// Why a request was not accepted. Each variant has a stable [`ErrorCode`];
 /// details never include secrets or internals.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +73,32 @@ pub enum Rejection {
     /// Nothing by that name.
     #[error("{0}")]
     NotFound(String),
+    /// A subscription that would deliver the message has too many waiting.
+    #[error(
+        "subscription {subscription} (to {destination}) has {backlog} undelivered messages, over its limit of {limit}; messages of type {contract} are refused until it drains"
+    )]
+    Backlogged {
+        /// The full subscription.
+        subscription: String,
+        /// Its destination system.
+        destination: String,
+        /// The refused message's contract type.
+        contract: String,
+        /// Messages waiting.
+        backlog: u64,
+        /// The subscription's `policy.backlog.max_messages`.
+        limit: u64,
+    },
+    /// The store is over its disk quota.
+    #[error(
+        "the store holds {used_bytes} bytes, over its quota of {quota_bytes}; nothing is accepted until deliveries and retention free space"
+    )]
+    StoreFull {
+        /// Bytes on disk.
+        used_bytes: u64,
+        /// `[quota] store_bytes`.
+        quota_bytes: u64,
+    },
     /// The hub cannot take it now.
     #[error("{detail}")]
     Unavailable {
@@ -93,7 +126,8 @@ impl Rejection {
             Self::IdempotencyKeyInFlight => ErrorCode::IdempotencyKeyInFlight,
             Self::EventIdReused { .. } => ErrorCode::EventIdReused,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::Unavailable { .. } => ErrorCode::Unavailable,
+            Self::Unavailable { .. } | Self::Backlogged { .. } => ErrorCode::Unavailable,
+            Self::StoreFull { .. } => ErrorCode::InsufficientStorage,
         }
     }
 
@@ -107,6 +141,8 @@ impl Rejection {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::IdempotencyKeyInFlight => Some(1),
+            Self::Backlogged { .. } => Some(BACKLOG_RETRY_SECS),
+            Self::StoreFull { .. } => Some(STORE_FULL_RETRY_SECS),
             _ => None,
         }
     }

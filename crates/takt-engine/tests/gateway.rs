@@ -67,6 +67,12 @@ impl Store for Slow {
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
         self.inner.delivery_counts()
     }
+    fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        self.inner.log_head()
+    }
+    fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.inner.size_bytes()
+    }
     fn accepts_commits(&self) -> bool {
         self.inner.accepts_commits()
     }
@@ -83,6 +89,7 @@ fn acme_gateway(store: Arc<dyn Store>) -> Gateway {
     let options = GatewayOptions {
         max_batch_events: 10,
         idempotency_retention_ms: 60_000,
+        store_quota_bytes: 0,
     };
     Gateway::new(
         Arc::new(registry),

@@ -56,6 +56,7 @@ fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ),
         ErrorCode::NotFound | ErrorCode::UnknownContract => (StatusCode::NOT_FOUND, "Not found"),
         ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable"),
+        ErrorCode::InsufficientStorage => (StatusCode::INSUFFICIENT_STORAGE, "Store quota reached"),
         ErrorCode::BadRequest => (StatusCode::BAD_REQUEST, "Bad request"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }
@@ -101,6 +102,16 @@ impl From<&Rejection> for Problem {
                     message: r.clone(),
                 })
                 .collect(),
+            Rejection::Backlogged {
+                subscription,
+                backlog,
+                limit,
+                ..
+            } => vec![Violation {
+                pointer: "/type".into(),
+                rule: "backlog".into(),
+                message: format!("subscription {subscription}: {backlog} waiting, limit {limit}"),
+            }],
             _ => Vec::new(),
         };
         problem

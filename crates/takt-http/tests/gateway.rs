@@ -42,6 +42,7 @@ async fn spawn(store: Arc<dyn Store>, max_body_bytes: usize) -> Hub {
     let options = GatewayOptions {
         max_batch_events: 50,
         idempotency_retention_ms: 86_400_000,
+        store_quota_bytes: 0,
     };
     let gateway = Arc::new(
         Gateway::new(

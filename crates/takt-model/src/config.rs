@@ -29,6 +29,17 @@ pub struct ServerConfig {
     pub idempotency: IdempotencyConfig,
     /// Authentication beyond API keys.
     pub auth: AuthConfig,
+    /// Bounds on what the hub keeps.
+    pub quota: QuotaConfig,
+}
+
+/// `[quota]`: past `store_bytes` on disk, producers get 507 with
+/// `Retry-After` until deliveries and retention free space.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuotaConfig {
+    /// Most bytes the store may take on disk; 0: no quota (the disk is the bound).
+    pub store_bytes: u64,
 }
 
 /// `[auth]`: API keys are always on; JWT bearer tokens when configured.

@@ -126,6 +126,8 @@ pub struct DeliveryPolicy {
     pub backoff: Backoff,
     /// When to stop calling a failing destination for a while.
     pub circuit: CircuitPolicy,
+    /// How many undelivered messages may wait, and what producers get past that.
+    pub backlog: BacklogPolicy,
 }
 
 impl Default for DeliveryPolicy {
@@ -139,6 +141,7 @@ impl Default for DeliveryPolicy {
             on_exhausted: OnExhausted::DeadLetter,
             backoff: Backoff::default(),
             circuit: CircuitPolicy::default(),
+            backlog: BacklogPolicy::default(),
         }
     }
 }
@@ -187,6 +190,40 @@ impl Default for CircuitPolicy {
     }
 }
 
+/// `backlog = { max_messages = 100000, on_full = "reject" }`: a bound on
+/// what waits for this subscription (messages accepted after its cursor,
+/// plus those waiting for a retry), checked every second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BacklogPolicy {
+    /// Undelivered messages allowed before `on_full` applies (at least 1).
+    pub max_messages: u64,
+    /// What producers of the subscription's contracts get past the limit.
+    pub on_full: OnBacklogFull,
+}
+
+impl Default for BacklogPolicy {
+    fn default() -> Self {
+        Self {
+            max_messages: 1_000_000,
+            on_full: OnBacklogFull::Reject,
+        }
+    }
+}
+
+/// What a full backlog does to the interfaces producing its messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBacklogFull {
+    /// New messages for the subscription get 503 with `Retry-After` until
+    /// the backlog is back under 90 % of the limit.
+    #[default]
+    Reject,
+    /// Keep accepting into the durable log; only the store quota
+    /// (`[quota] store_bytes` in takt.toml, then 507) stops producers.
+    Accept,
+}
+
 /// What happens to the ordering key of a message that is dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -220,6 +257,9 @@ impl DeliveryPolicy {
                     self.backoff.base_ms, self.backoff.max_ms
                 ),
             ));
+        }
+        if self.backlog.max_messages == 0 {
+            return Some(("policy.backlog.max_messages", "must be at least 1".into()));
         }
         if !(0.0..=1.0).contains(&self.backoff.jitter) {
             return Some((

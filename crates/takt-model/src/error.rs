@@ -62,8 +62,12 @@ pub enum ErrorCode {
     MappingFailed,
     /// The thing asked for does not exist.
     NotFound,
-    /// The hub cannot take the request now (store queue full, shutting down).
+    /// The hub cannot take the request now (store queue full, shutting down,
+    /// a subscription's backlog over its limit).
     Unavailable,
+    /// The store is over its disk quota: nothing more is accepted until
+    /// deliveries and retention free space.
+    InsufficientStorage,
 }
 
 impl ErrorCode {
@@ -97,6 +101,7 @@ impl ErrorCode {
             Self::MappingFailed => "mapping_failed",
             Self::NotFound => "not_found",
             Self::Unavailable => "unavailable",
+            Self::InsufficientStorage => "insufficient_storage",
         }
     }
 }

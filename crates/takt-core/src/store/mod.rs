@@ -242,6 +242,14 @@ pub trait Store: Send + Sync {
     /// Records per subscription and state, for metrics and `takt status`.
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>>;
 
+    /// The highest log position (`seq`) stored, 0 when the log is empty.
+    /// A subscription's backlog is this minus its cursor.
+    fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>>;
+
+    /// Bytes the store takes on disk (SQLite: the database's pages;
+    /// PostgreSQL: the schema's tables with their indexes), for the store quota.
+    fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
     /// Whether commits can still be made: false once the writer has stopped.
     /// Readiness checks use it, since reads may still work without a writer.
     fn accepts_commits(&self) -> bool;

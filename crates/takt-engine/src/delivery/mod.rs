@@ -95,6 +95,10 @@ pub struct SubscriptionStatus {
     pub dead_lettered: u64,
     /// Messages in the in-doubt list.
     pub in_doubt: u64,
+    /// What waits for this subscription: messages accepted after its cursor
+    /// (of every type; it reads them all) plus pending records. Compared
+    /// with `policy.backlog.max_messages`.
+    pub backlog: u64,
     /// `closed`, `open` or `half_open`.
     pub circuit: &'static str,
     /// Now minus the accepted time of the oldest undelivered message, in seconds.
@@ -242,6 +246,7 @@ impl DeliveryEngine {
     /// Every subscription's state; also sets the delivery gauges.
     pub async fn status(&self) -> Result<Vec<SubscriptionStatus>, DeliveryError> {
         let counts = self.store.delivery_counts().await?;
+        let head = self.store.log_head().await?;
         let now = self.clock.now_ms();
         let mut all = Vec::with_capacity(self.running.len());
         for (name, running) in &self.running {
@@ -260,6 +265,9 @@ impl DeliveryEngine {
                 .min();
             #[allow(clippy::cast_precision_loss)]
             let lag_seconds = oldest.map_or(0.0, |at| (now - at).max(0) as f64 / 1000.0);
+            // A worker that has not loaded its cursor yet shows 0: the stored one counts then.
+            let cursor = live.cursor.max(self.store.delivery_cursor(name).await?);
+            let unread = u64::try_from(head - cursor).unwrap_or(0);
             let status = SubscriptionStatus {
                 subscription: name.clone(),
                 destination: running.subscription.config.destination.clone(),
@@ -269,6 +277,7 @@ impl DeliveryEngine {
                 pending: pending + in_flight_records,
                 dead_lettered: count(DeliveryState::DeadLettered).0,
                 in_doubt: count(DeliveryState::InDoubt).0,
+                backlog: unread + pending + in_flight_records,
                 circuit: live.circuit,
                 lag_seconds,
             };
@@ -314,6 +323,7 @@ fn set_gauges(s: &SubscriptionStatus) {
         .set(s.in_doubt as f64);
     metrics::gauge!("takt_delivery_in_flight", "subscription" => name.clone())
         .set(s.in_flight as f64);
+    metrics::gauge!("takt_delivery_backlog", "subscription" => name.clone()).set(s.backlog as f64);
     let circuit = match s.circuit {
         "open" => 1.0,
         "half_open" => 0.5,

@@ -61,6 +61,8 @@ impl Gateway {
             .iter()
             .map(|c| new_event(&c.validated, &c.interface, &principal.name, now))
             .collect();
+        self.pressure
+            .check(&events, self.options.store_quota_bytes)?;
         let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
         let body = if batch {
             json!({"status": "accepted", "ids": ids})

@@ -4,6 +4,7 @@ mod authorize;
 mod check;
 mod commit;
 mod native;
+mod pressure;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,9 @@ pub struct GatewayOptions {
     pub max_batch_events: usize,
     /// How long an idempotency key's first answer is kept.
     pub idempotency_retention_ms: i64,
+    /// Past this many bytes on disk, producers get 507 (`[quota]
+    /// store_bytes`); 0: no quota.
+    pub store_quota_bytes: u64,
 }
 
 /// Which endpoint a request came through.
@@ -124,6 +128,8 @@ pub struct Gateway {
     appended: tokio::sync::watch::Sender<u64>,
     /// The delivery engine, once started (see [`Gateway::attach_delivery`]).
     delivery: std::sync::OnceLock<Arc<crate::delivery::DeliveryEngine>>,
+    /// What is refused for full backlogs or a full store.
+    pressure: pressure::Pressure,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -164,6 +170,7 @@ impl Gateway {
             unauthenticated: Mutex::new(BTreeMap::new()),
             appended: tokio::sync::watch::channel(0).0,
             delivery: std::sync::OnceLock::new(),
+            pressure: pressure::Pressure::default(),
         })
     }
 

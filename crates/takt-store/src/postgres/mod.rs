@@ -167,4 +167,12 @@ impl Store for PostgresStore {
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
         Box::pin(async move { delivery::counts(&*self.reader().await?).await })
     }
+
+    fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        Box::pin(async move { read::log_head(&*self.reader().await?).await })
+    }
+
+    fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        Box::pin(async move { read::size_bytes(&*self.reader().await?).await })
+    }
 }

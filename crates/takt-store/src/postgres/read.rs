@@ -27,6 +27,28 @@ pub(super) async fn head(c: &impl GenericClient) -> Result<AuditHead, StoreError
     })
 }
 
+pub(super) async fn log_head(c: &impl GenericClient) -> Result<i64, StoreError> {
+    let row = c
+        .query_one("SELECT coalesce(max(seq), 0)::bigint FROM events", &[])
+        .await
+        .map_err(unavailable)?;
+    Ok(row.get(0))
+}
+
+/// The tables of the store's schema with their indexes and TOAST data.
+pub(super) async fn size_bytes(c: &impl GenericClient) -> Result<u64, StoreError> {
+    let row = c
+        .query_one(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = current_schema() AND c.relkind = 'r'",
+            &[],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+}
+
 pub(super) async fn idempotency_record(
     c: &impl GenericClient,
     principal: &str,

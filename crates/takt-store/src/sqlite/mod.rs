@@ -241,4 +241,12 @@ impl Store for SqliteStore {
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
         self.read(delivery::counts)
     }
+
+    fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
+        self.read(read::log_head)
+    }
+
+    fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.read(read::size_bytes)
+    }
 }

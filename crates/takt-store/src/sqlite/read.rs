@@ -29,6 +29,23 @@ pub(super) fn head(conn: &Connection) -> Result<AuditHead, StoreError> {
         .map_err(unavailable)
 }
 
+pub(super) fn log_head(conn: &Connection) -> Result<i64, StoreError> {
+    conn.prepare_cached("SELECT coalesce(max(seq), 0) FROM events")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(unavailable)
+}
+
+/// The database's pages, free ones included: what the file takes on disk
+/// (the write-ahead log is kept small by the writer's checkpoints).
+pub(super) fn size_bytes(conn: &Connection) -> Result<u64, StoreError> {
+    let pragma = |name: &str| -> Result<i64, StoreError> {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .map_err(unavailable)
+    };
+    let bytes = pragma("page_count")?.saturating_mul(pragma("page_size")?);
+    Ok(u64::try_from(bytes).unwrap_or(0))
+}
+
 pub(super) fn idempotency_record(
     conn: &Connection,
     principal: &str,

@@ -382,6 +382,21 @@ pub async fn audit_chain_spans_commits(store: Arc<dyn Store>) {
     assert_eq!(verify_audit(store.as_ref()).await.unwrap(), 2);
 }
 
+/// The log head is the highest position stored; the size grows as events are stored.
+pub async fn the_log_head_and_size_grow_with_commits(store: Arc<dyn Store>) {
+    assert_eq!(store.log_head().await.unwrap(), 0, "an empty log");
+    let empty = store.size_bytes().await.unwrap();
+    for n in 0..200 {
+        store.commit(ingest(n)).await.unwrap();
+    }
+    assert_eq!(store.log_head().await.unwrap(), 200);
+    let grown = store.size_bytes().await.unwrap();
+    assert!(
+        grown > empty,
+        "{grown} bytes after 200 events, {empty} before"
+    );
+}
+
 /// Declares one test per conformance check for an adapter: `conformance_tests!(module_name, factory)`,
 /// where `factory()` returns a fresh empty `Arc<dyn Store>`. A new check is
 /// added to the list below once, and runs against every adapter.
@@ -400,6 +415,7 @@ macro_rules! conformance_tests {
             delivery_records_are_replaced_and_filtered,
             due_heads_respect_key_order,
             delivery_attempts_and_counts_are_kept,
+            the_log_head_and_size_grow_with_commits,
         ]);
     };
     (@each $adapter:ident, $factory:expr, [$($check:ident),* $(,)?]) => {

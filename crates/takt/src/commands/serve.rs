@@ -37,6 +37,7 @@ async fn serve(
         .context("cannot open the store")?;
     let options = GatewayOptions {
         max_batch_events: settings.server.max_batch_events,
+        store_quota_bytes: settings.quota.store_bytes,
         idempotency_retention_ms: i64::try_from(
             settings.idempotency.retention_secs.saturating_mul(1000),
         )
@@ -91,7 +92,7 @@ async fn serve(
     };
     let purge = tokio::spawn(purge_expired_keys(store.clone()));
     let audit_anonymous = tokio::spawn(audit_unauthenticated(gateway.clone()));
-    let gauges = tokio::spawn(delivery_gauges(delivery.clone()));
+    let gauges = tokio::spawn(refresh_pressure(gateway.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
@@ -126,13 +127,14 @@ async fn purge_expired_keys(store: Arc<dyn takt_core::store::Store>) {
     }
 }
 
-/// Refreshes the delivery gauges (lag, dead letters, in doubt, circuit) every second.
-async fn delivery_gauges(delivery: Arc<DeliveryEngine>) {
+/// Every second: measures backlogs and the store's size (what producers
+/// are refused, see docs/delivery.md) and refreshes the delivery gauges.
+async fn refresh_pressure(gateway: Arc<Gateway>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(e) = delivery.status().await {
-            tracing::debug!(error = %e, "delivery gauges not refreshed");
+        if let Err(e) = gateway.refresh_pressure().await {
+            tracing::debug!(error = %e, "back-pressure and delivery gauges not refreshed");
         }
     }
 }
