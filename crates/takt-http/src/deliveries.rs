@@ -139,11 +139,8 @@ async fn list(
         ..Default::default()
     };
     match gateway.store().deliveries(request).await {
-        Ok(records) => {
-            let next = records
-                .last()
-                .map(|r| r.seq)
-                .filter(|_| records.len() == limit);
+        Ok(mut records) => {
+            let next = page_end(&mut records, limit, q.subscription.is_some());
             let items: Vec<Value> = records
                 .iter()
                 .filter(|r| {
@@ -156,6 +153,35 @@ async fn list(
             page(items, next)
         }
         Err(_) => store_unavailable(),
+    }
+}
+
+/// Where a page of records ends, as the `after` of the next page; none
+/// when the store had no more.
+///
+/// One event has a record per subscription, all under its seq, and the next
+/// page asks for seqs after this one: a full page that ends among the
+/// records of one seq drops them, so the next page returns them all. (A page
+/// holding nothing but one seq cannot be split, and ends at it.) Within
+/// `one_subscription`, seqs are unique and every page ends where it ends.
+fn page_end(
+    records: &mut Vec<DeliveryRecord>,
+    limit: usize,
+    one_subscription: bool,
+) -> Option<i64> {
+    let last = records.last().map(|r| r.seq)?;
+    if records.len() < limit {
+        return None;
+    }
+    if one_subscription {
+        return Some(last);
+    }
+    match records.iter().position(|r| r.seq == last) {
+        Some(cut) if cut > 0 => {
+            records.truncate(cut);
+            records.last().map(|r| r.seq)
+        }
+        _ => Some(last),
     }
 }
 
@@ -296,5 +322,77 @@ async fn status(State(gateway): State<Arc<Gateway>>, headers: HeaderMap) -> Resp
     match engine.status().await {
         Ok(all) => Json(json!({"subscriptions": all})).into_response(),
         Err(e) => engine_problem(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use takt_core::store::{DeliveryRecord, DeliveryState};
+
+    use super::page_end;
+
+    fn record(subscription: &str, seq: i64) -> DeliveryRecord {
+        DeliveryRecord {
+            subscription: subscription.into(),
+            seq,
+            event_id: format!("e{seq}"),
+            contract: "mfg.material.consumed.v1".into(),
+            site: "1010".into(),
+            key: "k".into(),
+            state: DeliveryState::DeadLettered,
+            holds_key: false,
+            attempts: 1,
+            attempt_base: 0,
+            next_attempt_at_ms: 0,
+            reason: String::new(),
+            last_status: None,
+            last_response: String::new(),
+            accepted_at_ms: 0,
+            updated_at_ms: 0,
+            replay: false,
+        }
+    }
+
+    fn page(records: &[(&str, i64)]) -> Vec<DeliveryRecord> {
+        records.iter().map(|(s, seq)| record(s, *seq)).collect()
+    }
+
+    fn keys(records: &[DeliveryRecord]) -> Vec<(String, i64)> {
+        records
+            .iter()
+            .map(|r| (r.subscription.clone(), r.seq))
+            .collect()
+    }
+
+    #[test]
+    fn a_full_page_never_ends_among_the_records_of_one_event() {
+        let mut records = page(&[("a", 1), ("b", 1), ("a", 2)]);
+        assert_eq!(page_end(&mut records, 3, false), Some(1));
+        assert_eq!(keys(&records), keys(&page(&[("a", 1), ("b", 1)])));
+
+        let mut records = page(&[("a", 1), ("a", 2), ("b", 2)]);
+        assert_eq!(
+            page_end(&mut records, 4, false),
+            None,
+            "the store had no more"
+        );
+        assert_eq!(records.len(), 3);
+
+        let mut records = page(&[("a", 1), ("a", 2)]);
+        assert_eq!(page_end(&mut records, 2, false), Some(1));
+        assert_eq!(keys(&records), keys(&page(&[("a", 1)])));
+        let mut records = page(&[("a", 1), ("a", 2)]);
+        assert_eq!(page_end(&mut records, 2, true), Some(2), "seqs are unique");
+        assert_eq!(records.len(), 2);
+
+        let mut records = page(&[("a", 5), ("b", 5)]);
+        assert_eq!(
+            page_end(&mut records, 2, false),
+            Some(5),
+            "one seq: cannot split"
+        );
+        assert_eq!(records.len(), 2);
+
+        assert_eq!(page_end(&mut Vec::new(), 10, false), None);
     }
 }

@@ -47,6 +47,10 @@ pub enum Command {
     /// Work with units of measure.
     #[command(subcommand)]
     Units(UnitsCommand),
+    /// Work with a running hub's dead-letter queue and in-doubt list.
+    Dlq(DlqArgs),
+    /// Show each subscription's delivery state on a running hub.
+    Status(StatusArgs),
 }
 
 /// `takt contract …`.
@@ -135,16 +139,6 @@ fn parse_value(s: &str) -> Result<BigRational, String> {
     takt_model::parse_decimal(s).map_err(|e| e.to_string())
 }
 
-#[cfg(test)]
-mod tests {
-    use clap::CommandFactory;
-
-    #[test]
-    fn the_command_line_is_well_formed() {
-        super::Cli::command().debug_assert();
-    }
-}
-
 /// Where a deployment lives; shared by commands that open its store.
 #[derive(Debug, Args)]
 pub struct DeploymentArgs {
@@ -198,4 +192,270 @@ pub enum KeyCommand {
     New,
     /// Print the SHA-256 of an API key read from standard input.
     Hash,
+}
+
+/// How to reach a running hub's admin API; shared by `takt dlq` and `takt status`.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// Base URL of the hub's admin API (http or https).
+    #[arg(
+        long,
+        global = true,
+        env = "TAKT_ADMIN_URL",
+        default_value = "http://127.0.0.1:8081",
+        value_name = "URL",
+        value_parser = parse_admin_url
+    )]
+    pub admin_url: reqwest::Url,
+    /// An operator's API key, sent as `Authorization: Bearer` (prefer TAKT_TOKEN:
+    /// a flag is visible to other users in the process list).
+    #[arg(
+        long,
+        global = true,
+        env = "TAKT_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
+fn parse_admin_url(s: &str) -> Result<reqwest::Url, String> {
+    let url = reqwest::Url::parse(s).map_err(|e| format!("{e}; e.g. http://127.0.0.1:8081"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{s} is not an http:// or https:// URL"));
+    }
+    Ok(url)
+}
+
+/// `takt status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+/// `takt dlq …`: the admin arguments work before or after the subcommand.
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    #[command(subcommand)]
+    pub command: DlqCommand,
+}
+
+/// `takt dlq …` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead-lettered and in-doubt messages (other states with --state).
+    List(DlqListArgs),
+    /// Show one message: its record, attempt history and the destination's last answer.
+    Show {
+        /// The subscription, e.g. erp-goods-movements.
+        subscription: String,
+        /// The message's position in the event log, as `dlq list` shows it.
+        seq: i64,
+    },
+    /// Send dead-lettered or in-doubt messages again, with a full attempt budget.
+    Redrive(RedriveArgs),
+    /// Give up on dead-lettered or in-doubt messages, saying why.
+    Discard(DiscardArgs),
+}
+
+/// The filters of `dlq list`, also those of `--all-matching`.
+#[derive(Debug, Default, Args)]
+pub struct DlqFilters {
+    /// Only this subscription's messages.
+    #[arg(long, value_name = "NAME")]
+    pub subscription: Option<String>,
+    /// Only messages to this destination system.
+    #[arg(long, value_name = "SYSTEM")]
+    pub destination: Option<String>,
+    /// Only this contract type, e.g. mfg.material.consumed.v1.
+    #[arg(long = "type", value_name = "CONTRACT")]
+    pub contract: Option<String>,
+    /// Only this plant's messages.
+    #[arg(long, value_name = "SITE")]
+    pub site: Option<String>,
+    /// Only messages whose record last changed at least this many seconds ago.
+    #[arg(long, value_name = "SECS")]
+    pub older_than_secs: Option<u64>,
+}
+
+/// The delivery states `--state` takes.
+pub const DELIVERY_STATES: [&str; 6] = [
+    "dead_lettered",
+    "in_doubt",
+    "pending",
+    "in_flight",
+    "delivered",
+    "discarded",
+];
+
+/// Arguments of `takt dlq list`.
+#[derive(Debug, Args)]
+pub struct DlqListArgs {
+    #[command(flatten)]
+    pub filters: DlqFilters,
+    /// Only messages whose reason contains this text, e.g. 422.
+    #[arg(
+        long = "reason",
+        visible_alias = "reason-contains",
+        value_name = "TEXT"
+    )]
+    pub reason_contains: Option<String>,
+    /// States to list, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "dead_lettered,in_doubt",
+        value_parser = DELIVERY_STATES,
+        value_name = "STATES"
+    )]
+    pub state: Vec<String>,
+    /// At most this many messages (default: all, page after page).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: Option<u64>,
+    /// Messages per request (1 to 1000); for tests of paging.
+    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub page_size: u16,
+}
+
+/// Which messages `dlq redrive` and `dlq discard` act on: named ones, or
+/// every dead-lettered or in-doubt message the filters match.
+#[derive(Debug, Args)]
+#[command(mut_group("DlqFilters", |g| g.requires("all_matching").conflicts_with("target")))]
+pub struct Selection {
+    /// The subscription of the named messages (with --all-matching, use --subscription).
+    #[arg(
+        value_name = "SUBSCRIPTION",
+        required_unless_present = "all_matching",
+        conflicts_with = "all_matching"
+    )]
+    pub target: Option<String>,
+    /// The messages' positions in the event log, up to 1000.
+    #[arg(
+        value_name = "SEQ",
+        required_unless_present = "all_matching",
+        conflicts_with = "all_matching"
+    )]
+    pub seqs: Vec<i64>,
+    /// Act on every dead-lettered or in-doubt message the filters match, in chunks of up to 1000.
+    #[arg(long)]
+    pub all_matching: bool,
+    #[command(flatten)]
+    pub filters: DlqFilters,
+    /// With --all-matching: only messages whose reason contains this text.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "all_matching",
+        conflicts_with = "target"
+    )]
+    pub reason_contains: Option<String>,
+    /// Messages per listing request with --all-matching; for tests of paging.
+    #[arg(long, hide = true, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub page_size: u16,
+}
+
+/// Arguments of `takt dlq redrive`.
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// Arguments of `takt dlq discard`.
+#[derive(Debug, Args)]
+pub struct DiscardArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Why they are discarded, e.g. "posted by hand in the ERP" (required; audited).
+    #[arg(long, required = true, value_name = "TEXT", value_parser = parse_reason)]
+    pub reason: String,
+}
+
+fn parse_reason(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        return Err("say why the messages are discarded".into());
+    }
+    Ok(s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+
+    fn parse(args: &str) -> Result<super::Cli, clap::Error> {
+        super::Cli::try_parse_from(std::iter::once("takt").chain(args.split_whitespace()))
+    }
+
+    #[test]
+    fn dlq_actions_take_named_messages_or_all_matching_filters_not_both() {
+        use clap::error::ErrorKind;
+        assert!(parse("dlq redrive erp 12 13").is_ok());
+        assert!(parse("dlq redrive --all-matching --site 1010 --reason-contains 422").is_ok());
+        assert!(parse("dlq redrive --all-matching").is_ok());
+        let kind = |args: &str| parse(args).err().map(|e| e.kind());
+        assert_eq!(
+            kind("dlq redrive erp 12 --site 1010"),
+            Some(ErrorKind::ArgumentConflict)
+        );
+        assert_eq!(
+            kind("dlq redrive erp 12 --reason-contains 422"),
+            Some(ErrorKind::ArgumentConflict)
+        );
+        assert_eq!(
+            kind("dlq redrive --all-matching erp 12"),
+            Some(ErrorKind::ArgumentConflict)
+        );
+        assert_eq!(
+            kind("dlq redrive --site 1010"),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            kind("dlq redrive erp"),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        assert_eq!(
+            kind("dlq discard erp 12"),
+            Some(ErrorKind::MissingRequiredArgument)
+        );
+        let blank =
+            super::Cli::try_parse_from(["takt", "dlq", "discard", "erp", "12", "--reason", " "]);
+        assert_eq!(
+            blank.err().map(|e| e.kind()),
+            Some(ErrorKind::ValueValidation)
+        );
+        assert!(parse("dlq discard erp 12 --reason posted").is_ok());
+    }
+
+    #[test]
+    fn admin_arguments_work_before_or_after_the_dlq_subcommand() {
+        let Ok(cli) = parse(
+            "dlq --token t1 --admin-url https://hub.example:8443/admin list --state pending,in_doubt",
+        ) else {
+            panic!("parses")
+        };
+        let super::Command::Dlq(dlq) = cli.command else {
+            panic!("dlq")
+        };
+        assert_eq!(dlq.admin.token.as_deref(), Some("t1"));
+        assert_eq!(
+            dlq.admin.admin_url.as_str(),
+            "https://hub.example:8443/admin"
+        );
+        let super::DlqCommand::List(list) = dlq.command else {
+            panic!("list")
+        };
+        assert_eq!(list.state, ["pending", "in_doubt"]);
+        assert!(parse("dlq list --token t1").is_ok());
+        assert!(parse("dlq list --state parked").is_err());
+        assert!(parse("status --admin-url ftp://hub").is_err());
+        assert!(parse("dlq list --limit 0").is_err());
+    }
 }

@@ -104,6 +104,8 @@ pub struct DeliveryRecord {
     pub accepted_at_ms: i64,
     /// When this record last changed, Unix milliseconds.
     pub updated_at_ms: i64,
+    /// Made by a replay: the message goes out again marked as a replay.
+    pub replay: bool,
 }
 
 /// One attempt to hand a message over.

@@ -22,7 +22,7 @@ use takt_model::delivery::{AmqpConnector, SubscriptionConfig};
 use tokio::sync::Mutex;
 
 use super::DeliveryError;
-use super::connector::{Connector, Outgoing, Report, config_error, credentials};
+use super::connector::{Connector, Outgoing, REPLAY_HEADER, Report, config_error, credentials};
 use super::http::Secrets;
 
 /// An AMQP exchange, ready to publish to.
@@ -108,6 +108,9 @@ impl AmqpDelivery {
                 ShortString::from(name),
                 AMQPValue::LongString(LongString::from(value.as_str())),
             );
+        }
+        if message.replay {
+            headers.insert(ShortString::from(REPLAY_HEADER), AMQPValue::Boolean(true));
         }
         BasicProperties::default()
             .with_message_id(ShortString::from(message.id.as_str()))

@@ -23,7 +23,13 @@ pub struct Outgoing {
     pub partition_key: String,
     /// The mapped body (JSON).
     pub body: Vec<u8>,
+    /// Sent again by a replay: connectors with headers mark it
+    /// ([`REPLAY_HEADER`]), so the destination can tell.
+    pub replay: bool,
 }
+
+/// The header (HTTP) or message header (AMQP) marking a replayed message.
+pub const REPLAY_HEADER: &str = "Takt-Replay";
 
 impl Outgoing {
     /// `template` with `{id}`, `{type}`, `{subject}`, `{siteid}` and
@@ -156,6 +162,7 @@ mod tests {
             site: "1010".into(),
             partition_key: "1010/100012345".into(),
             body: Vec::new(),
+            replay: false,
         };
         assert_eq!(
             message.expand(

@@ -22,7 +22,8 @@ use tokio::sync::Mutex;
 
 use super::DeliveryError;
 use super::connector::{
-    Connector, EXCERPT_BYTES, Outgoing, Report, config_error, percent_encode, read_secret,
+    Connector, EXCERPT_BYTES, Outgoing, REPLAY_HEADER, Report, config_error, percent_encode,
+    read_secret,
 };
 
 /// Reads a secret by the name of the environment variable holding it.
@@ -149,6 +150,9 @@ impl HttpDelivery {
             .headers(self.headers.clone())
             .header(self.idempotency_header.clone(), &message.id)
             .body(message.body.clone());
+        if message.replay {
+            request = request.header(REPLAY_HEADER, "true");
+        }
         if let Some((header, secret)) = &self.signature {
             request = request.header(header.clone(), sign(secret, &message.body));
         }

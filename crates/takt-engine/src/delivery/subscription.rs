@@ -99,6 +99,7 @@ impl Subscription {
             site: event.site.clone(),
             partition_key: event.partition_key.clone(),
             body,
+            replay: false,
         })
     }
 }

@@ -33,11 +33,16 @@ use takt_core::store::{
     AttemptRecord, Clock, Commit, CommitOutcome, DeliveryQuery, DeliveryRecord, DeliveryState,
     DeliveryWrite, EventQuery, Store, StoreError, StoredEvent,
 };
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::connector::Report;
 use super::subscription::Subscription;
+
+mod actions;
+
+pub(crate) use actions::Command;
+pub use actions::{Action, ActionResult};
 
 /// Most unsettled messages a worker keeps in memory, whatever the backlog.
 const WINDOW: usize = 1_024;
@@ -47,36 +52,6 @@ const PAGE: usize = 256;
 const POLL: Duration = Duration::from_millis(250);
 /// How often the cursor is written while messages keep flowing.
 const CURSOR_EVERY: Duration = Duration::from_millis(50);
-
-/// What an operator does to dead-lettered or in-doubt messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// Back to pending, with a full `max_attempts` budget.
-    Redrive,
-    /// Given up on, for this reason.
-    Discard(String),
-}
-
-/// An operator's action on recorded messages, applied by the worker so that
-/// it never races with a delivery.
-pub(crate) struct Command {
-    pub(crate) action: Action,
-    pub(crate) seqs: Vec<i64>,
-    pub(crate) principal: String,
-    pub(crate) reply: oneshot::Sender<Result<Vec<ActionResult>, StoreError>>,
-}
-
-/// What an operator's action did to one message.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ActionResult {
-    /// The message's position in the log.
-    pub seq: i64,
-    /// `redriven`, `discarded`, `skipped` (not dead-lettered or in doubt),
-    /// or `not_found`.
-    pub outcome: &'static str,
-    /// The message's state after the action.
-    pub state: Option<&'static str>,
-}
 
 /// What a worker shows of itself, for metrics and `takt status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -431,6 +406,7 @@ impl Worker {
             last_response: String::new(),
             accepted_at_ms: event.event.accepted_at_ms,
             updated_at_ms: now,
+            replay: false,
         }
     }
 
@@ -572,6 +548,7 @@ impl Worker {
             (Some(r), true) => r.attempts + 1,
             (None, _) => 1,
         };
+        let replay = record.as_ref().is_some_and(|r| r.replay);
         let (sub, clock, registry) = (self.sub.clone(), self.clock.clone(), self.registry.clone());
         self.tasks.spawn(async move {
             let started_at_ms = clock.now_ms();
@@ -582,7 +559,10 @@ impl Worker {
                     .date_naive(),
             };
             let result = match sub.prepare(&event.event, env) {
-                Ok(message) => Ok(sub.connector.send(&message).await),
+                Ok(mut message) => {
+                    message.replay = replay;
+                    Ok(sub.connector.send(&message).await)
+                }
                 Err(reason) => Err(reason),
             };
             Finished {
@@ -855,86 +835,6 @@ impl Worker {
             self.recorded.retain(|seq| *seq > cursor);
         }
         Ok(())
-    }
-
-    /// Applies an operator's action, durably, then answers.
-    async fn command(&mut self, command: Command) -> Result<(), StoreError> {
-        let outcome = self
-            .act(&command.action, command.seqs, &command.principal)
-            .await;
-        let answer = match &outcome {
-            Ok(results) => Ok(results.clone()),
-            Err(e) => Err(StoreError::Unavailable(e.to_string())),
-        };
-        let _ = command.reply.send(answer);
-        outcome.map(|_| ())
-    }
-
-    async fn act(
-        &mut self,
-        action: &Action,
-        seqs: Vec<i64>,
-        principal: &str,
-    ) -> Result<Vec<ActionResult>, StoreError> {
-        let now = self.clock.now_ms();
-        let mut results = Vec::with_capacity(seqs.len());
-        for seq in seqs {
-            let Some(record) = self.store.delivery_record(self.name(), seq).await? else {
-                results.push(ActionResult {
-                    seq,
-                    outcome: "not_found",
-                    state: None,
-                });
-                continue;
-            };
-            if !record.state.redrivable() {
-                // Redriving twice, or discarding what moved on: nothing to do.
-                results.push(ActionResult {
-                    seq,
-                    outcome: "skipped",
-                    state: Some(record.state.as_str()),
-                });
-                continue;
-            }
-            let was_holding = record.holds_key;
-            let (updated, outcome, audited) = match action {
-                Action::Redrive => (
-                    DeliveryRecord {
-                        state: DeliveryState::Pending,
-                        holds_key: true,
-                        attempt_base: record.attempts,
-                        next_attempt_at_ms: now,
-                        reason: format!("redriven by {principal}"),
-                        updated_at_ms: now,
-                        ..record
-                    },
-                    "redriven",
-                    "delivery.redrive",
-                ),
-                Action::Discard(reason) => (
-                    DeliveryRecord {
-                        state: DeliveryState::Discarded,
-                        holds_key: false,
-                        reason: format!("discarded by {principal}: {reason}"),
-                        updated_at_ms: now,
-                        ..record
-                    },
-                    "discarded",
-                    "delivery.discard",
-                ),
-            };
-            self.audit_action(audited, &updated.event_id, outcome, principal, now);
-            self.hold(&updated.key, was_holding, updated.holds_key);
-            results.push(ActionResult {
-                seq,
-                outcome,
-                state: Some(updated.state.as_str()),
-            });
-            self.writes.push(DeliveryWrite::Record(updated));
-        }
-        self.check_due = true;
-        self.flush(true).await?;
-        Ok(results)
     }
 
     fn publish(&self) {

@@ -48,17 +48,18 @@ pub(super) async fn write(
         DeliveryWrite::Record(r) => {
             c.execute(
                 "INSERT INTO deliveries (subscription, seq, event_id, contract, site, key, state, holds_key,
-                    attempts, next_attempt_at_ms, reason, last_status, last_response, accepted_at_ms, updated_at_ms, attempt_base)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                    attempts, next_attempt_at_ms, reason, last_status, last_response, accepted_at_ms, updated_at_ms, attempt_base, replay)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                  ON CONFLICT (subscription, seq) DO UPDATE SET
                     state = excluded.state, holds_key = excluded.holds_key, attempts = excluded.attempts,
                     next_attempt_at_ms = excluded.next_attempt_at_ms, reason = excluded.reason,
                     last_status = excluded.last_status, last_response = excluded.last_response,
-                    updated_at_ms = excluded.updated_at_ms, attempt_base = excluded.attempt_base",
+                    updated_at_ms = excluded.updated_at_ms, attempt_base = excluded.attempt_base,
+                    replay = excluded.replay",
                 &[
                     &r.subscription, &r.seq, &r.event_id, &r.contract, &r.site, &r.key, &r.state.as_str(), &r.holds_key,
                     &int(r.attempts), &r.next_attempt_at_ms, &r.reason, &r.last_status.map(i32::from), &r.last_response,
-                    &r.accepted_at_ms, &r.updated_at_ms, &int(r.attempt_base),
+                    &r.accepted_at_ms, &r.updated_at_ms, &int(r.attempt_base), &r.replay,
                 ],
             )
             .await
@@ -94,7 +95,7 @@ pub(super) async fn cursor(c: &impl GenericClient, subscription: &str) -> Result
 }
 
 const RECORD_COLUMNS: &str = "d.subscription, d.seq, d.event_id, d.contract, d.site, d.key, d.state, d.holds_key, d.attempts,
-    d.next_attempt_at_ms, d.reason, d.last_status, d.last_response, d.accepted_at_ms, d.updated_at_ms, d.attempt_base";
+    d.next_attempt_at_ms, d.reason, d.last_status, d.last_response, d.accepted_at_ms, d.updated_at_ms, d.attempt_base, d.replay";
 
 fn record(r: &Row) -> Result<DeliveryRecord, StoreError> {
     Ok(DeliveryRecord {
@@ -114,6 +115,7 @@ fn record(r: &Row) -> Result<DeliveryRecord, StoreError> {
         accepted_at_ms: r.get(13),
         updated_at_ms: r.get(14),
         attempt_base: count(r.get(15))?,
+        replay: r.get(16),
     })
 }
 

@@ -5,11 +5,15 @@ use tokio_postgres::{Client, NoTls};
 
 use super::unavailable;
 
-const MIGRATIONS: [(i64, &str); 2] = [
+const MIGRATIONS: [(i64, &str); 3] = [
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (
         2,
         include_str!("../../migrations/postgres/0002_delivery.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_delivery_replay.sql"),
     ),
 ];
 

@@ -23,15 +23,15 @@ pub(super) fn write(conn: &Connection, change: &DeliveryWrite) -> Result<(), Sto
         DeliveryWrite::Record(r) => conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO deliveries (subscription, seq, event_id, contract, site, key, state, holds_key,
-                    attempts, next_attempt_at_ms, reason, last_status, last_response, accepted_at_ms, updated_at_ms, attempt_base)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                    attempts, next_attempt_at_ms, reason, last_status, last_response, accepted_at_ms, updated_at_ms, attempt_base, replay)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             )
             .and_then(|mut s| {
                 s.execute(params![
                     r.subscription, r.seq, r.event_id, r.contract, r.site, r.key, r.state.as_str(), r.holds_key,
                     r.attempts, r.next_attempt_at_ms, r.reason, r.last_status, r.last_response, r.accepted_at_ms,
                     r.updated_at_ms,
-                    r.attempt_base,
+                    r.attempt_base, r.replay,
                 ])
             }),
         DeliveryWrite::Attempt(a) => conn
@@ -58,7 +58,7 @@ pub(super) fn cursor(conn: &Connection, subscription: &str) -> Result<i64, Store
 }
 
 const RECORD_COLUMNS: &str = "d.subscription, d.seq, d.event_id, d.contract, d.site, d.key, d.state, d.holds_key, d.attempts,
-    d.next_attempt_at_ms, d.reason, d.last_status, d.last_response, d.accepted_at_ms, d.updated_at_ms, d.attempt_base";
+    d.next_attempt_at_ms, d.reason, d.last_status, d.last_response, d.accepted_at_ms, d.updated_at_ms, d.attempt_base, d.replay";
 
 fn record(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     let state: String = r.get(6)?;
@@ -85,6 +85,7 @@ fn record(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
         accepted_at_ms: r.get(13)?,
         updated_at_ms: r.get(14)?,
         attempt_base: r.get(15)?,
+        replay: r.get(16)?,
     })
 }
 

@@ -8,13 +8,17 @@ use takt_core::store::StoreError;
 use super::unavailable;
 
 /// Migrations in order; a database records the versions it has applied.
-const MIGRATIONS: [(i64, &str); 3] = [
+const MIGRATIONS: [(i64, &str); 4] = [
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (
         2,
         include_str!("../../migrations/sqlite/0002_business_keys_column.sql"),
     ),
     (3, include_str!("../../migrations/sqlite/0003_delivery.sql")),
+    (
+        4,
+        include_str!("../../migrations/sqlite/0004_delivery_replay.sql"),
+    ),
 ];
 
 /// Opens a connection with Takt's pragmas: WAL, fsync on every commit.

@@ -35,6 +35,7 @@ pub fn delivery_record(seq: i64, key: &str, state: DeliveryState) -> DeliveryRec
         last_response: "{\"error\":\"busy\"}".into(),
         accepted_at_ms: 100 + seq,
         updated_at_ms: 500 + seq,
+        replay: seq % 3 == 0,
     }
 }
 

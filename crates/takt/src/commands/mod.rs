@@ -2,8 +2,10 @@
 
 mod audit;
 mod contract;
+mod dlq;
 mod key;
 mod serve;
+mod status;
 mod units;
 
 use takt_core::registry::Registry;
@@ -20,6 +22,8 @@ pub fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(cli, args),
         Command::Audit(crate::cli::AuditCommand::Verify(args)) => audit::verify(args, out),
         Command::Key(command) => key::run(command, out),
+        Command::Dlq(args) => dlq::run(args, out),
+        Command::Status(args) => status::run(args, out),
     }
 }
 
