@@ -39,6 +39,7 @@ pub fn admin_router(gateway: Arc<Gateway>, urls: crate::openapi::ServerUrls) -> 
         .route("/v1/audit/verify", get(verify_audit))
         .route("/metrics", get(metrics))
         .merge(crate::deliveries::routes())
+        .merge(crate::replays::routes())
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .with_state(gateway)

@@ -29,13 +29,13 @@ pub(crate) fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/deliveries/{subscription}/discard", post(discard))
 }
 
-fn engine(gateway: &Gateway) -> Result<&Arc<DeliveryEngine>, Problem> {
+pub(crate) fn engine(gateway: &Gateway) -> Result<&Arc<DeliveryEngine>, Problem> {
     gateway
         .delivery()
         .ok_or_else(|| Problem::new(ErrorCode::Unavailable, "the delivery engine is not running"))
 }
 
-fn engine_problem(e: &DeliveryError) -> Response {
+pub(crate) fn engine_problem(e: &DeliveryError) -> Response {
     match e {
         DeliveryError::UnknownSubscription(_) => {
             Problem::new(ErrorCode::NotFound, e.to_string()).into_response()

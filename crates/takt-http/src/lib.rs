@@ -16,6 +16,7 @@ mod deliveries;
 pub mod metrics;
 pub mod openapi;
 mod problem;
+mod replays;
 mod serve;
 
 pub use admin::admin_router;

@@ -51,6 +51,9 @@ pub enum Command {
     Dlq(DlqArgs),
     /// Show each subscription's delivery state on a running hub.
     Status(StatusArgs),
+    /// Send a subscription's delivered messages once more (time range,
+    /// business key, contract types), following the job with a progress bar.
+    Replay(ReplayArgs),
 }
 
 /// `takt contract …`.
@@ -232,6 +235,35 @@ fn parse_admin_url(s: &str) -> Result<reqwest::Url, String> {
 pub struct StatusArgs {
     #[command(flatten)]
     pub admin: AdminArgs,
+}
+
+/// `takt replay SUBSCRIPTION [--from …] [--to …] [--key kind:value] [--type …]`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The subscription whose delivered messages go out again.
+    pub subscription: String,
+    /// Only messages accepted at or after this time (RFC 3339, e.g. 2026-11-20T06:00:00Z).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Only messages accepted before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub to: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// Only messages with this business key, <kind>:<value> (e.g. order:100012345).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Only these contract types (repeatable).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Start the job and return at once, without following it.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map_err(|e| format!("{e}; use RFC 3339, e.g. 2026-11-20T06:00:00Z"))
 }
 
 /// `takt dlq …`: the admin arguments work before or after the subcommand.

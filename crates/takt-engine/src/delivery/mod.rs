@@ -15,6 +15,7 @@ mod connector;
 mod file;
 mod http;
 mod mqtt;
+mod replay;
 mod subscription;
 mod worker;
 
@@ -32,6 +33,7 @@ pub use connector::{Connector, EXCERPT_BYTES, Outgoing, Report, percent_encode};
 pub use file::FileDelivery;
 pub use http::{HttpDelivery, Secrets, sign};
 pub use mqtt::MqttDelivery;
+pub use replay::{ReplaySelection, ReplayState, ReplayStatus};
 pub use subscription::Subscription;
 pub use worker::{Action, ActionResult, Live};
 use worker::{Command, Worker};
@@ -58,6 +60,14 @@ pub enum DeliveryError {
     /// The engine is stopping.
     #[error("the delivery engine is stopping")]
     Stopped,
+    /// A replay cannot be started as asked.
+    #[error("field `{field}`: {reason}")]
+    BadReplay {
+        /// The offending field of the request.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// A running subscription, as the engine holds it.
@@ -74,6 +84,7 @@ pub struct DeliveryEngine {
     stop: watch::Sender<bool>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    replays: replay::Replays,
 }
 
 /// A subscription's delivery state, for `takt status` and metrics.
@@ -180,6 +191,7 @@ impl DeliveryEngine {
             stop,
             store,
             clock,
+            replays: replay::Replays::default(),
         }
     }
 
@@ -241,6 +253,35 @@ impl DeliveryEngine {
     ) -> Result<Vec<ActionResult>, DeliveryError> {
         let action = Action::Discard(reason.to_owned());
         self.act(subscription, action, seqs, principal).await
+    }
+
+    /// Starts a replay of `subscription`'s delivered messages that
+    /// `selection` names (see [`replay`](self::replay)); follow it with
+    /// [`DeliveryEngine::replay_status`].
+    pub async fn replay(
+        &self,
+        subscription: &str,
+        selection: ReplaySelection,
+        principal: &str,
+    ) -> Result<ReplayStatus, DeliveryError> {
+        let running = self.running(subscription)?;
+        let job = replay::Job {
+            subscription: running.subscription.clone(),
+            commands: running.commands.clone(),
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+        };
+        job.start(&self.replays, selection, principal).await
+    }
+
+    /// A replay job's progress, while the hub keeps it (the last 100 jobs).
+    pub fn replay_status(&self, id: &str) -> Option<ReplayStatus> {
+        self.replays.get(id)
+    }
+
+    /// Every kept replay job, oldest first.
+    pub fn replays(&self) -> Vec<ReplayStatus> {
+        self.replays.all()
     }
 
     /// Every subscription's state; also sets the delivery gauges.

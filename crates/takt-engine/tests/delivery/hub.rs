@@ -130,7 +130,7 @@ impl Hub {
                     interface: "mes1010-consumption".into(),
                     principal: "mes-plant1010".into(),
                     accepted_at_ms: 1_764_000_000_000 + i64::from(n),
-                    business_keys: vec![],
+                    business_keys: vec![("order".into(), (*key).into())],
                     body: format!(r#"{{"id":"evt-{n:04}","data":{{"n":{n},"key":"{key}"}}}}"#)
                         .into_bytes(),
                 }
@@ -144,6 +144,11 @@ impl Hub {
             .await
             .unwrap();
         self.appended.send_modify(|n| *n += 1);
+    }
+
+    /// The log's last position.
+    pub async fn store_head(&self) -> i64 {
+        self.store.log_head().await.unwrap()
     }
 
     pub async fn records(&self, state: DeliveryState) -> Vec<takt_core::store::DeliveryRecord> {

@@ -8,3 +8,4 @@ mod file;
 mod http;
 mod hub;
 mod mqtt;
+mod replay;

@@ -4,6 +4,7 @@ mod audit;
 mod contract;
 mod dlq;
 mod key;
+mod replay;
 mod serve;
 mod status;
 mod units;
@@ -24,6 +25,7 @@ pub fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Key(command) => key::run(command, out),
         Command::Dlq(args) => dlq::run(args, out),
         Command::Status(args) => status::run(args, out),
+        Command::Replay(args) => replay::run(args, out),
     }
 }
 
