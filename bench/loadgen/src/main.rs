@@ -7,8 +7,10 @@
 //! a Markdown table: accepted messages/s, latency percentiles, the server's
 //! CPU time per 1,000 messages and its peak RSS.
 
+mod delivery;
 mod measure;
 mod server;
+mod sink;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,35 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// End to end: ingest, then delivery by a subscription to an in-process
+    /// sink that checks every acknowledged message arrives once and in order.
+    Delivery {
+        /// The takt binary to benchmark (build it with --release).
+        #[arg(long)]
+        takt: PathBuf,
+        /// The deployment directory served (default: bench/deployment; the
+        /// sink's subscription comes from bench/delivery beside it).
+        #[arg(long, default_value = "bench/deployment")]
+        deployment: PathBuf,
+        /// Concurrent keep-alive connections posting.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Seconds of posting in the max and steady scenarios.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Events per second in the steady scenario.
+        #[arg(long, default_value_t = 5_000)]
+        steady_rate: u64,
+        /// Events per second while the sink is down in the outage scenario.
+        #[arg(long, default_value_t = 2_000)]
+        outage_rate: u64,
+        /// How long the sink is down in the outage scenario.
+        #[arg(long, default_value_t = 300)]
+        outage_seconds: u64,
+        /// Run only the scenarios whose name contains this text (max, steady, outage).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Serve a bare axum handler that answers 202 (used by `run`).
     Floor,
 }
@@ -56,6 +87,25 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Floor => runtime.block_on(server::floor()),
+        Command::Delivery {
+            takt,
+            deployment,
+            connections,
+            seconds,
+            steady_rate,
+            outage_rate,
+            outage_seconds,
+            only,
+        } => runtime.block_on(delivery::run(delivery::Settings {
+            takt,
+            deployment,
+            connections,
+            seconds,
+            steady_rate,
+            outage_rate,
+            outage_seconds,
+            only,
+        })),
         Command::Run {
             takt,
             deployment,
