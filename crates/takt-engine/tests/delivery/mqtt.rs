@@ -102,7 +102,12 @@ struct OwnBroker(Child);
 
 impl OwnBroker {
     fn start(port: u16) -> Self {
-        let child = Command::new("mosquitto")
+        // Debian installs it in /usr/sbin, which not every PATH holds.
+        let binary = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .unwrap_or("mosquitto");
+        let child = Command::new(binary)
             .args(["-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
