@@ -14,6 +14,14 @@ pub struct Hub {
     pub admin: String,
 }
 
+impl Drop for Hub {
+    /// A test that fails before it stops its hub does not leave it running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Starts `bin serve --config <config> --db <db>` on 127.0.0.1:0 and waits
 /// for its "listening" line.
 pub fn start_hub(bin: &Path, config: &Path, db: &Path) -> Hub {
