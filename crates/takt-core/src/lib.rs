@@ -18,6 +18,8 @@
 //! - [`store`]: the storage port (`Store`) every adapter implements.
 //! - [`delivery`]: the delivery engine's decisions: classifying attempts,
 //!   backoff, circuit breaker, per-key ordering.
+//! - [`sync`]: sync commands and queries: what a destination's answer
+//!   means, the hidden subscription of queued commands, a command's state.
 
 pub mod asyncapi;
 pub mod audit;
@@ -32,6 +34,7 @@ pub mod native;
 pub mod policy;
 pub mod registry;
 pub mod store;
+pub mod sync;
 pub mod units;
 pub mod validate;
 

@@ -5,7 +5,10 @@
 //! authorization (Rego), rate limits, validation and idempotency, and answers
 //! only after the events, the idempotency record and the audit entries are
 //! durably committed together. Every rejection is a [`Rejection`] with a
-//! stable code; the HTTP layer turns it into problem+json.
+//! stable code; the HTTP layer turns it into problem+json. Commands and
+//! queries of an interface with `[sync]` are answered by its destination
+//! while the sender waits ([`sync`]); `GET /v1/commands/{id}` reads their
+//! state ([`Gateway::command_status`]).
 
 pub mod delivery;
 mod gateway;
@@ -13,6 +16,7 @@ mod jwt;
 mod limits;
 mod principals;
 mod rejection;
+pub mod sync;
 
 pub use gateway::{Accepted, Gateway, GatewayOptions, IngestRequest, Route, SystemClock};
 pub use jwt::JwtVerifier;

@@ -99,6 +99,27 @@ pub enum Rejection {
         /// `[quota] store_bytes`.
         quota_bytes: u64,
     },
+    /// The `[sync]` destination refused the command or query itself.
+    #[error("{destination} refused it (HTTP {status}); see errors for its answer")]
+    DestinationRejected {
+        /// The destination system.
+        destination: String,
+        /// Its HTTP status.
+        status: u16,
+        /// The start of its answer.
+        excerpt: String,
+        /// Its answer through the interface's response mapping, when that worked.
+        answer: Option<Box<serde_json::Value>>,
+    },
+    /// The `[sync]` destination could not be reached, failed or did not
+    /// answer in time; nothing was acknowledged.
+    #[error("{detail}")]
+    DestinationUnavailable {
+        /// What happened and what the sender does now.
+        detail: String,
+        /// When to retry.
+        retry_after_secs: u64,
+    },
     /// The hub cannot take it now.
     #[error("{detail}")]
     Unavailable {
@@ -128,6 +149,8 @@ impl Rejection {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Unavailable { .. } | Self::Backlogged { .. } => ErrorCode::Unavailable,
             Self::StoreFull { .. } => ErrorCode::InsufficientStorage,
+            Self::DestinationRejected { .. } => ErrorCode::DestinationRejected,
+            Self::DestinationUnavailable { .. } => ErrorCode::DestinationUnavailable,
         }
     }
 
@@ -138,6 +161,9 @@ impl Rejection {
                 retry_after_secs, ..
             }
             | Self::Unavailable {
+                retry_after_secs, ..
+            }
+            | Self::DestinationUnavailable {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::IdempotencyKeyInFlight => Some(1),

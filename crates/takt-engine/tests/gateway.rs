@@ -11,7 +11,7 @@ use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
 use takt_core::store::{
     AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
-    EventQuery, Store, StoreError, StoredEvent,
+    EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
 use takt_engine::{Gateway, GatewayOptions, IngestRequest, Rejection, Route, SystemClock};
 use takt_store::{SqliteOptions, SqliteStore};
@@ -28,6 +28,14 @@ impl Store for Slow {
             tokio::time::sleep(self.delay).await;
             self.inner.commit(commit).await
         })
+    }
+    fn idempotency_record(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
+        self.inner.idempotency_record(principal, key, now_ms)
     }
     fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.inner.purge_idempotency(now_ms)

@@ -206,7 +206,7 @@ fn only_asymmetric_algorithms_can_be_configured() {
 fn a_deployment_with_auth_jwt_accepts_tokens_for_its_principals() {
     let acme = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/acme");
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["systems", "operators", "interfaces"] {
+    for sub in ["systems", "operators", "interfaces", "mappings"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         for entry in std::fs::read_dir(acme.join(sub)).unwrap() {
             let path = entry.unwrap().path();

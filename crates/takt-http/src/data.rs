@@ -1,4 +1,5 @@
-//! The data plane: where systems post messages.
+//! The data plane: where systems post messages, ask sync queries, and read
+//! what became of a queued command.
 
 use std::sync::Arc;
 
@@ -7,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
 use takt_engine::{Accepted, Gateway, IngestRequest, Rejection, Route};
 
@@ -21,7 +22,10 @@ pub const SITE_HEADER: &str = "takt-site-id";
 pub fn data_router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
-        .route("/v1/commands/{type}", post(post_command))
+        // One path, two meanings: POST takes a command of {type}, GET reads
+        // the command whose id is in the path (the `Location` of a 202).
+        .route("/v1/commands/{type}", post(post_command).get(get_command))
+        .route("/v1/queries/{type}", post(post_query))
         .route("/v1/interfaces/{interface}/messages", post(post_native))
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
@@ -44,6 +48,30 @@ async fn post_command(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     ingest(&gateway, Route::Command(contract), &headers, body).await
+}
+
+async fn post_query(
+    State(gateway): State<Arc<Gateway>>,
+    Path(contract): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    ingest(&gateway, Route::Query(contract), &headers, body).await
+}
+
+/// `GET /v1/commands/{id}`: where a command stands, for its sender or an operator.
+async fn get_command(
+    State(gateway): State<Arc<Gateway>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(principal) = gateway.authenticate(api_key(&headers)) else {
+        return Problem::from(&Rejection::Unauthenticated).into_response();
+    };
+    match gateway.command_status(&principal, &id).await {
+        Ok(view) => Json(view).into_response(),
+        Err(rejection) => Problem::from(&rejection).into_response(),
+    }
 }
 
 async fn post_native(
@@ -143,6 +171,12 @@ fn accepted_response(accepted: Accepted) -> Response {
     );
     if accepted.replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    if let Some(location) = accepted
+        .location
+        .and_then(|l| HeaderValue::try_from(l).ok())
+    {
+        headers.insert(header::LOCATION, location);
     }
     response
 }

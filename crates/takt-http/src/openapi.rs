@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document of both listeners, generated from the routes in
-//! this crate and the deployment's catalog: which command types exist, which
-//! interfaces take native payloads (with their native schemas).
+//! this crate and the deployment's catalog: which command and query types
+//! exist, which interfaces take native payloads (with their native schemas).
 
 use serde_json::{Map, Value, json};
 use takt_core::deployment::Deployment;
@@ -30,7 +30,7 @@ const DATA_PROBLEMS: [(&str, &str); 10] = [
     ("415", "unsupported_media_type"),
     (
         "422",
-        "validation_failed, mapping_failed, idempotency_key_reused, event_id_reused: errors[] name the JSON pointer and the rule",
+        "validation_failed, mapping_failed, idempotency_key_reused, event_id_reused: errors[] name the JSON pointer and the rule; destination_rejected: a [sync] destination refused it (its answer in errors[] and answer)",
     ),
     ("429", "rate_limited, with Retry-After"),
 ];
@@ -54,9 +54,66 @@ fn data_responses(accepted: &str) -> Value {
     }
     responses.insert(
         "503".into(),
-        problem("unavailable (store queue full, shutting down), with Retry-After"),
+        problem("unavailable (store queue full, shutting down), destination_unavailable (a [sync] destination is away; nothing was acknowledged), with Retry-After"),
     );
     Value::Object(responses)
+}
+
+/// The answers of `POST /v1/commands/{type}`: those of every data-plane
+/// post, plus 200 (answered by a `[sync]` destination) and `Location` on a
+/// queued 202.
+fn command_responses() -> Value {
+    let mut responses = data_responses(
+        "Recorded, or queued for a [sync] destination that is away (then `Location` says where to read its state).",
+    );
+    responses["202"]["headers"]["Location"] = json!({"description": "/v1/commands/{id} of a queued command", "schema": {"type": "string"}});
+    responses["200"] = json!({
+        "description": "Answered by the interface's [sync] destination; the command, the answer and the audit entry are committed.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncAnswer"}}},
+    });
+    responses
+}
+
+fn command_status() -> Value {
+    json!({
+        "tags": ["data plane"], "operationId": "getCommand",
+        "summary": "Where a command stands: for GET, the path holds the command's id (from Location), not a type",
+        "parameters": [{"name": "type", "in": "path", "required": true, "description": "the command's CloudEvents id", "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "The command's state", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CommandStatus"}}}},
+            "401": problem("unauthenticated"),
+            "404": problem("not_found: no such command, or not sent by this principal"),
+            "503": problem("unavailable: the store does not answer"),
+        },
+    })
+}
+
+fn query_path(registry: &Registry, servers: &Value) -> Value {
+    let queries: Vec<&str> = registry
+        .contracts()
+        .filter(|c| c.latest().meta.pattern == Pattern::Query)
+        .map(|c| c.contract_type().as_str())
+        .collect();
+    let mut responses = data_responses("");
+    if let Value::Object(map) = &mut responses {
+        map.remove("202");
+    }
+    responses["200"] = json!({
+        "description": "Answered by the interface's [sync] destination (or its cache); nothing is stored.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SyncAnswer"}}},
+    });
+    json!({
+        "servers": servers,
+        "post": {
+            "tags": ["data plane"], "operationId": "postQuery", "summary": "Ask one query; the CloudEvent's type must equal {type}",
+            "parameters": [
+                {"name": "type", "in": "path", "required": true, "schema": {"type": "string", "enum": queries}},
+                site_header(),
+            ],
+            "requestBody": {"required": true, "content": {"application/cloudevents+json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}}}},
+            "responses": responses,
+        }
+    })
 }
 
 fn idempotency_header(required: bool) -> Value {
@@ -106,9 +163,11 @@ fn data_paths(registry: &Registry, deployment: &Deployment, servers: &Value) -> 
                 idempotency_header(true), site_header(),
             ],
             "requestBody": {"required": true, "content": {"application/cloudevents+json": {"schema": {"$ref": "#/components/schemas/CloudEvent"}}}},
-            "responses": data_responses("Recorded."),
-        }
+            "responses": command_responses(),
+        },
+        "get": command_status(),
     }));
+    paths.insert("/v1/queries/{type}".into(), query_path(registry, servers));
     paths.insert("/v1/interfaces/{interface}/messages".into(), json!({
         "servers": servers,
         "post": {
@@ -247,9 +306,22 @@ fn components(registry: &Registry) -> Value {
                 "type": {"type": "string", "description": "urn:takt:problem:<code>"},
                 "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
                 "errors": {"type": "array", "items": {"$ref": "#/components/schemas/Violation"}},
+                "answer": {"description": "destination_rejected: the refusal through the interface's response mapping"},
             }},
             "Accepted": {"type": "object", "required": ["status"], "properties": {
                 "status": {"const": "accepted"}, "id": {"type": "string"}, "ids": {"type": "array", "items": {"type": "string"}},
+            }},
+            "SyncAnswer": {"type": "object", "required": ["status", "id"], "properties": {
+                "status": {"enum": ["delivered", "answered", "queued"]}, "id": {"type": "string"},
+                "destination": {"type": "string"}, "answer": {"description": "the destination's answer through the interface's response mapping"},
+                "answer_error": {"type": "string"}, "cached": {"type": "boolean"}, "location": {"type": "string"}, "reason": {"type": "string"},
+            }},
+            "CommandStatus": {"type": "object", "required": ["id", "status"], "properties": {
+                "id": {"type": "string"}, "type": {"type": "string"}, "interface": {"type": "string"},
+                "status": {"enum": ["accepted", "queued", "delivered", "rejected", "dead_lettered", "in_doubt", "discarded"]},
+                "destination": {"type": ["string", "null"]}, "accepted_at_ms": {"type": "integer"}, "updated_at_ms": {"type": "integer"},
+                "attempts": {"type": "integer"}, "reason": {"type": "string"}, "destination_status": {"type": "integer"},
+                "answer": {}, "answer_error": {"type": "string"},
             }},
             "StoredMessage": {"type": "object", "properties": {
                 "seq": {"type": "integer"}, "id": {"type": "string"}, "source": {"type": "string"}, "type": {"type": "string"},

@@ -22,6 +22,9 @@ pub struct Problem {
     /// Each offending field: JSON pointer, rule, sentence.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<Violation>,
+    /// A sync destination's refusal through the interface's response mapping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Box<serde_json::Value>>,
     #[serde(skip)]
     retry_after_secs: Option<u64>,
 }
@@ -58,6 +61,13 @@ fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable"),
         ErrorCode::InsufficientStorage => (StatusCode::INSUFFICIENT_STORAGE, "Store quota reached"),
         ErrorCode::BadRequest => (StatusCode::BAD_REQUEST, "Bad request"),
+        ErrorCode::DestinationRejected => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Refused by its destination",
+        ),
+        ErrorCode::DestinationUnavailable => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Destination unavailable")
+        }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }
 }
@@ -72,6 +82,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            answer: None,
             retry_after_secs: None,
         }
     }
@@ -112,8 +123,21 @@ impl From<&Rejection> for Problem {
                 rule: "backlog".into(),
                 message: format!("subscription {subscription}: {backlog} waiting, limit {limit}"),
             }],
+            Rejection::DestinationRejected {
+                destination,
+                status,
+                excerpt,
+                ..
+            } => vec![Violation {
+                pointer: String::new(),
+                rule: "destination".into(),
+                message: format!("{destination} answered {status}: {excerpt}"),
+            }],
             _ => Vec::new(),
         };
+        if let Rejection::DestinationRejected { answer, .. } = rejection {
+            problem.answer.clone_from(answer);
+        }
         problem
     }
 }

@@ -255,7 +255,7 @@ pub struct RateLimit {
 }
 
 /// `interfaces/<name>.toml`: one governed flow through the hub.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InterfaceConfig {
     /// Unique name, used in URLs: `/v1/interfaces/{name}/messages`.
@@ -279,6 +279,10 @@ pub struct InterfaceConfig {
     /// How producers may send their own format instead of CloudEvents.
     #[serde(default)]
     pub native: Option<NativeConfig>,
+    /// The system that answers this interface's commands (or queries)
+    /// while the sender waits; none: commands are recorded only.
+    #[serde(default)]
+    pub sync: Option<crate::delivery::SyncConfig>,
 }
 
 /// `[native]` of an interface: `POST /v1/interfaces/{name}/messages` takes the

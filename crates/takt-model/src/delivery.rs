@@ -16,6 +16,7 @@
 //! Every field has a default, so `[policy]` may be left out.
 
 mod connector;
+mod sync;
 
 use std::path::PathBuf;
 
@@ -25,6 +26,7 @@ pub use connector::{
     AmqpConnector, ConnectorConfig, CsvColumn, FileConnector, FileFormat, HttpAuth, HttpConnector,
     HttpSignature, MqttConnector,
 };
+pub use sync::{OnUnavailable, SyncConfig};
 
 /// `subscriptions/<name>.toml`: an outbound interface. Accepted messages that
 /// match its filter are mapped and delivered to one destination system.

@@ -68,6 +68,12 @@ pub enum ErrorCode {
     /// The store is over its disk quota: nothing more is accepted until
     /// deliveries and retention free space.
     InsufficientStorage,
+    /// The destination of a sync command or query refused it (it answered
+    /// a status other than 2xx, 408, 425, 429 or 5xx).
+    DestinationRejected,
+    /// The destination of a sync command or query could not be reached,
+    /// failed, or did not answer within the deadline: nothing was acknowledged.
+    DestinationUnavailable,
 }
 
 impl ErrorCode {
@@ -102,6 +108,8 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Unavailable => "unavailable",
             Self::InsufficientStorage => "insufficient_storage",
+            Self::DestinationRejected => "destination_rejected",
+            Self::DestinationUnavailable => "destination_unavailable",
         }
     }
 }

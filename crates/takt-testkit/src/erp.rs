@@ -32,6 +32,14 @@ pub enum Fault {
     Slow(Duration),
     /// Posts, then drops the connection without answering.
     ResetAfterCommit,
+    /// Answers with this status and JSON body without posting (a refusal
+    /// with the destination's own reasons, e.g. 409 and an error code).
+    Answer {
+        /// The status.
+        status: u16,
+        /// The body.
+        body: serde_json::Value,
+    },
 }
 
 /// When a fault applies.
@@ -77,6 +85,8 @@ struct Books {
     seen: HashSet<String>,
     in_progress: usize,
     most_in_progress: usize,
+    /// The answer to a posting instead of `201 {"document": n}`.
+    answer: Option<(u16, serde_json::Value)>,
 }
 
 struct Inner {
@@ -163,6 +173,12 @@ impl Erp {
         });
     }
 
+    /// Answers every posting from now on with `status` and `body` instead of
+    /// `201 {"document": <n>}` (a duplicate still gets `200 {"status":"duplicate"}`).
+    pub fn answer_with(&self, status: u16, body: serde_json::Value) {
+        self.books().answer = Some((status, body));
+    }
+
     /// Removes every fault rule.
     pub fn heal(&self) {
         self.books().rules.clear();
@@ -242,7 +258,14 @@ async fn receive(
             key: key.clone(),
             body: serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text.clone())),
         });
-        (StatusCode::CREATED, format!("{{\"document\":{document}}}")).into_response()
+        match &books.answer {
+            Some((status, body)) => (
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::OK),
+                body.to_string(),
+            )
+                .into_response(),
+            None => (StatusCode::CREATED, format!("{{\"document\":{document}}}")).into_response(),
+        }
     };
     match fault {
         None => post(),
@@ -271,6 +294,11 @@ async fn receive(
             tokio::time::sleep(delay).await;
             post()
         }
+        Some(Fault::Answer { status, body }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            body.to_string(),
+        )
+            .into_response(),
         Some(Fault::ResetAfterCommit) => {
             drop(post());
             // Unwinding the connection's task drops the socket without an

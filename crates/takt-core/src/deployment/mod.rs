@@ -17,8 +17,10 @@ use crate::registry::Registry;
 use crate::{Error, Result};
 
 mod subscriptions;
+mod sync;
 
 pub use subscriptions::URL_PLACEHOLDERS;
+pub use sync::SyncMappings;
 
 /// Everything a deployment directory configures.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +45,8 @@ pub struct Deployment {
     pub subscriptions: BTreeMap<String, SubscriptionConfig>,
     /// The jq mappings of subscriptions that have one, as (file, program), by subscription.
     pub subscription_mappings: BTreeMap<String, (String, String)>,
+    /// The jq mappings of interfaces' `[sync]` tables, by interface.
+    pub sync_mappings: BTreeMap<String, SyncMappings>,
 }
 
 /// The files behind an interface's `[native]` section, read at load time.
@@ -185,6 +189,7 @@ impl Deployment {
         }
         let interfaces = named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?;
         let natives = read_natives(dir, &interfaces)?;
+        let sync_mappings = sync::read_mappings(dir, &interfaces)?;
         let subscriptions = named(&dir.join("subscriptions"), |s: &SubscriptionConfig| &s.name)?;
         let subscription_mappings = subscriptions::read_mappings(dir, &subscriptions)?;
         let jwks = match &server.auth.jwt {
@@ -216,6 +221,7 @@ impl Deployment {
             jwks,
             subscriptions,
             subscription_mappings,
+            sync_mappings,
         };
         deployment.check_principals()?;
         Ok(deployment)
@@ -289,7 +295,8 @@ impl Deployment {
     }
 
     /// Checks that interfaces and subscriptions name known systems and
-    /// registered contracts, and that their mappings compile.
+    /// registered contracts, and that their mappings compile (`[sync]`
+    /// tables included).
     pub fn check(&self, registry: &Registry) -> Result<()> {
         self.check_subscriptions(registry)?;
         for interface in self.interfaces.values() {
@@ -338,6 +345,7 @@ impl Deployment {
                     "field `rate_limit`: per_second and burst must be at least 1",
                 ));
             }
+            self.check_sync(interface, registry)?;
         }
         Ok(())
     }

@@ -6,7 +6,8 @@ use std::path::Path;
 
 use takt_model::SchemaVersion;
 use takt_model::delivery::{
-    AmqpConnector, ConnectorConfig, FileConnector, FileFormat, MqttConnector, SubscriptionConfig,
+    AmqpConnector, ConnectorConfig, FileConnector, FileFormat, HttpConnector, MqttConnector,
+    SubscriptionConfig,
 };
 
 use super::{Deployment, config_error};
@@ -107,19 +108,22 @@ impl Deployment {
 /// The first thing that makes a connector unusable, as (field, reason).
 fn connector_problem(connector: &ConnectorConfig) -> Option<(&'static str, String)> {
     match connector {
-        ConnectorConfig::Http(http) => {
-            if !matches!(http.method.as_str(), "POST" | "PUT") {
-                return Some((
-                    "connector.method",
-                    format!("{:?} is not POST or PUT", http.method),
-                ));
-            }
-            url_problem(&http.url).map(|r| ("connector.url", r))
-        }
+        ConnectorConfig::Http(http) => http_problem(http),
         ConnectorConfig::Mqtt(mqtt) => mqtt_problem(mqtt),
         ConnectorConfig::Amqp(amqp) => amqp_problem(amqp),
         ConnectorConfig::File(file) => file_problem(file),
     }
+}
+
+/// The first thing that makes an HTTP connector unusable, as (field, reason).
+pub(super) fn http_problem(http: &HttpConnector) -> Option<(&'static str, String)> {
+    if !matches!(http.method.as_str(), "POST" | "PUT") {
+        return Some((
+            "connector.method",
+            format!("{:?} is not POST or PUT", http.method),
+        ));
+    }
+    url_problem(&http.url).map(|r| ("connector.url", r))
 }
 
 fn mqtt_problem(mqtt: &MqttConnector) -> Option<(&'static str, String)> {

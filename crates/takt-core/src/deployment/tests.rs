@@ -16,7 +16,7 @@ fn the_acme_example_loads_and_checks() {
     let deployment = Deployment::load(&acme()).unwrap();
     assert_eq!(deployment.systems.len(), 6);
     assert_eq!(deployment.operators.len(), 2);
-    assert_eq!(deployment.interfaces.len(), 7);
+    assert_eq!(deployment.interfaces.len(), 8);
     assert_eq!(deployment.policies.len(), 1);
     assert_eq!(deployment.subscriptions.len(), 1);
     let registry = registry_for(&deployment);
@@ -215,4 +215,116 @@ fn the_acme_erp_subscription_maps_a_consumption_to_a_goods_movement() {
     unknown["data"]["qty"]["uom"] = "TNE".into();
     let error = mapping.run(&unknown, env).unwrap_err();
     assert!(error.message.contains("no ERP unit for TNE"), "{error}");
+}
+
+#[test]
+fn sync_tables_are_checked_field_by_field() {
+    let file = "interfaces/erp-production-orders.toml";
+    let orders = fs::read_to_string(acme().join(file)).unwrap();
+    let query_file = "interfaces/stock-availability.toml";
+    let query = fs::read_to_string(acme().join(query_file)).unwrap();
+    let events = fs::read_to_string(acme().join("interfaces/mes1010-production.toml")).unwrap();
+    let cases = [
+        (
+            file,
+            orders.replace("destination = \"mes-plant1010\"", "destination = \"mes-x\""),
+            "field `sync.destination`: unknown system \"mes-x\"",
+        ),
+        (
+            file,
+            orders.replace("/mes/orders/release", "/mes/{order}"),
+            "field `sync.connector.url`: unknown placeholder {order}",
+        ),
+        (
+            file,
+            orders.replace("timeout_ms = 5000", "timeout_ms = 5000\ncache_ttl_ms = 100"),
+            "field `sync.cache_ttl_ms`: only query answers are cached",
+        ),
+        (
+            file,
+            orders.replace("timeout_ms = 5000", "timeout_ms = 0"),
+            "field `sync.timeout_ms`: must be more than 0",
+        ),
+        (
+            file,
+            orders.replace("timeout_ms = 5000", "timeout = 5000"),
+            "unknown field `timeout`",
+        ),
+        (
+            file,
+            orders.replace("mes1010-order-release.jq", "missing.jq"),
+            "field `sync.request_mapping`: cannot read",
+        ),
+        (
+            query_file,
+            query.replace("cache_ttl_ms = 2000", "on_unavailable = \"queue\""),
+            "field `sync.on_unavailable`: a query cannot wait in a queue",
+        ),
+        (
+            "interfaces/mes1010-production.toml",
+            format!(
+                "{events}\n[sync]\ndestination = \"erp-central\"\n[sync.connector]\nurl = \"http://h/x\"\n"
+            ),
+            "field `sync`: only command and query interfaces answer synchronously",
+        ),
+        (
+            "mappings/mes1010-release-answer.jq",
+            "{commandId: .request.id".to_owned(),
+            "field `sync.response_mapping`: mapping mappings/mes1010-release-answer.jq: expected",
+        ),
+    ];
+    for (file, text, expected) in cases {
+        let message = error_of(file, &text);
+        assert!(message.contains(expected), "{file}: {message}");
+    }
+}
+
+/// Runs the acme mapping `file` on `input`.
+fn run_acme_mapping(file: &str, input: &serde_json::Value) -> serde_json::Value {
+    let deployment = Deployment::load(&acme()).unwrap();
+    let registry = registry_for(&deployment);
+    let code = fs::read_to_string(acme().join(file)).unwrap();
+    let mapping = crate::mapping::Mapping::compile(file, &code).unwrap();
+    let env = crate::mapping::MapEnv {
+        units: registry.units(),
+        on: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
+    };
+    mapping.run(input, env).unwrap()
+}
+
+#[test]
+fn the_acme_availability_query_is_asked_and_answered_in_canonical_form() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../contracts/mfg.inventory.availability.query.v1/examples/valid-material-unrestricted.json",
+    );
+    let query: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(example).unwrap()).unwrap();
+    let asked = run_acme_mapping("mappings/erp-availability-request.jq", &query);
+    assert_eq!(
+        asked,
+        serde_json::json!({"WERKS": "1010", "MATNR": "RM-4711", "STATUS": ["UnRestricted"]})
+    );
+    let erp = serde_json::json!({"LABST": "120.5", "MEINS": "KG", "AS_OF": "2026-11-26T08:00:00Z",
+        "LOTS": [{"CHARG": "L2026-1187", "MENGE": "120.5", "STATUS": "F"}]});
+    let input = crate::sync::answer_input(&query, 200, &erp.to_string());
+    let answer = run_acme_mapping("mappings/erp-availability-answer.jq", &input);
+    assert_eq!(answer["queryId"], "MES01-Q-20250114-0193");
+    assert_eq!(
+        answer["availableQty"],
+        serde_json::json!({"value": "120.5", "uom": "KGM"})
+    );
+    assert_eq!(answer["lots"][0]["stockStatus"], "UnRestricted");
+    // The answer is the contract's definitions/response.
+    let schema: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../contracts/mfg.inventory.availability.query.v1/1.0.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut response = schema["definitions"]["response"].clone();
+    response["definitions"] = schema["definitions"].clone();
+    let validator = jsonschema::validator_for(&response).unwrap();
+    assert!(validator.is_valid(&answer), "{answer}");
 }

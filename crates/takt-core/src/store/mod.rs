@@ -172,6 +172,16 @@ pub trait Store: Send + Sync {
     /// Concurrent commits with the same key: exactly one stores.
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>>;
 
+    /// The answer recorded for `principal`'s idempotency `key`, if it has
+    /// not expired at `now_ms`. Sync commands look here before calling their
+    /// destination, so a retry gets the first answer without a second call.
+    fn idempotency_record(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>>;
+
     /// Forgets idempotency records that expired before `now_ms`; returns how many.
     fn purge_idempotency(&self, now_ms: i64) -> BoxFuture<'_, Result<u64, StoreError>>;
 

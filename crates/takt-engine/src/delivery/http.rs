@@ -38,6 +38,8 @@ pub struct HttpDelivery {
     idempotency_header: HeaderName,
     auth: Option<Auth>,
     signature: Option<(HeaderName, Vec<u8>)>,
+    /// How much of an answer is read and reported.
+    answer_limit: usize,
 }
 
 enum Auth {
@@ -139,7 +141,15 @@ impl HttpDelivery {
             idempotency_header,
             auth,
             signature,
+            answer_limit: EXCERPT_BYTES,
         })
+    }
+
+    /// Reads and reports up to `bytes` of each answer instead of
+    /// [`EXCERPT_BYTES`]: sync calls map the whole answer for their sender.
+    pub fn with_answer_limit(mut self, bytes: usize) -> Self {
+        self.answer_limit = bytes;
+        self
     }
 
     async fn attempt(&self, message: &Outgoing) -> Report {
@@ -179,7 +189,7 @@ impl HttpDelivery {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(retry_after_ms);
-        let body = match read_excerpt(response).await {
+        let body = match read_excerpt(response, self.answer_limit).await {
             Ok(body) => body,
             // The status arrived: the destination decided. A body cut off
             // does not change what it decided.
@@ -286,16 +296,20 @@ fn failed(e: &reqwest::Error) -> Report {
     }
 }
 
-/// Reads at most [`EXCERPT_BYTES`] of the body.
-async fn read_excerpt(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+/// Reads at most `limit` bytes of the body.
+async fn read_excerpt(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<String, reqwest::Error> {
     let mut kept = Vec::new();
-    while kept.len() < EXCERPT_BYTES {
+    while kept.len() < limit {
         match response.chunk().await? {
             Some(chunk) => kept.extend_from_slice(&chunk),
             None => break,
         }
     }
-    Ok(super::connector::excerpt(&kept))
+    kept.truncate(limit);
+    Ok(String::from_utf8_lossy(&kept).into_owned())
 }
 
 /// `Retry-After` as delay-seconds or an HTTP date, in ms from now.

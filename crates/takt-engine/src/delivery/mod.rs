@@ -143,6 +143,12 @@ impl DeliveryEngine {
                 .map(|(origin, code)| (origin.as_str(), code.as_str()));
             subscriptions.push(Subscription::new(config.clone(), mapping, options.secrets)?);
         }
+        // Commands queued by sync interfaces while their destination was away.
+        subscriptions.extend(crate::sync::queue_subscriptions(
+            deployment,
+            &registry,
+            options.secrets,
+        )?);
         Ok(Self::with_subscriptions(
             subscriptions,
             registry,

@@ -21,6 +21,10 @@ pub struct Subscription {
     mapping: Option<Mapping>,
     /// Where messages go.
     pub connector: Arc<dyn Connector>,
+    /// Only events carrying this business key (kind, value) are delivered.
+    required_key: Option<(String, String)>,
+    /// Whether a first-attempt delivery is recorded with the destination's answer.
+    keeps_answers: bool,
 }
 
 impl Subscription {
@@ -57,7 +61,35 @@ impl Subscription {
             config,
             mapping,
             connector,
+            required_key: None,
+            keeps_answers: false,
         }
+    }
+
+    /// Delivers only events that carry the business key `(kind, value)`:
+    /// the hidden subscription of a sync interface takes its queued commands
+    /// only. The worker then reads only such events from the log.
+    pub fn only_with_key(mut self, kind: &str, value: &str) -> Self {
+        self.required_key = Some((kind.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Records every delivery with the destination's status and answer,
+    /// also one that succeeds at the first attempt (which otherwise leaves
+    /// no record): a queued command's sender reads the answer later.
+    pub fn keeping_answers(mut self) -> Self {
+        self.keeps_answers = true;
+        self
+    }
+
+    /// The business key every delivered event carries, if one is required.
+    pub fn required_key(&self) -> Option<&(String, String)> {
+        self.required_key.as_ref()
+    }
+
+    /// Whether first-attempt deliveries are recorded with their answer.
+    pub fn keeps_answers(&self) -> bool {
+        self.keeps_answers
     }
 
     /// Whether an accepted event is delivered by this subscription.
@@ -67,6 +99,10 @@ impl Subscription {
         c.contracts.contains(&event.contract)
             && (c.versions.is_empty() || c.versions.iter().any(|v| v == version))
             && (c.sites.is_empty() || c.sites.contains(&event.site))
+            && self
+                .required_key
+                .as_ref()
+                .is_none_or(|key| event.business_keys.contains(key))
     }
 
     /// The event's ordering key here: messages with the same key are

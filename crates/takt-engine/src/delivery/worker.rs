@@ -344,15 +344,26 @@ impl Worker {
     async fn fill(&mut self) -> Result<(), StoreError> {
         while self.log_has_more && self.window.len() < WINDOW {
             let limit = PAGE.min(WINDOW - self.window.len());
+            // A subscription that takes only events with a business key reads
+            // only those; what it skipped is settled up to the head seen first.
+            let required = self.sub.required_key().cloned();
+            let head = match required {
+                Some(_) => Some(self.store.log_head().await?),
+                None => None,
+            };
             let page = self
                 .store
                 .events(EventQuery {
                     after_seq: self.read_to,
                     limit,
+                    business_key: required,
                     ..Default::default()
                 })
                 .await?;
             self.log_has_more = page.len() == limit;
+            if let Some(head) = head.filter(|_| !self.log_has_more) {
+                self.read_to = self.read_to.max(head);
+            }
             for stored in page {
                 self.read_to = stored.seq;
                 if !self.sub.matches(&stored.event) || self.recorded.contains(&stored.seq) {
@@ -620,7 +631,7 @@ impl Worker {
             fastrand::f64(),
         );
         metrics::counter!("takt_deliveries_total", "subscription" => self.name().to_owned(), "outcome" => outcome_name(&step)).increment(1);
-        if step == NextStep::Done && f.record.is_none() {
+        if step == NextStep::Done && f.record.is_none() && !self.sub.keeps_answers() {
             self.window.remove(&f.seq);
             return;
         }

@@ -4,10 +4,18 @@ use super::*;
 
 impl Gateway {
     pub(super) fn parse(&self, request: &IngestRequest) -> Result<Vec<Value>, Rejection> {
-        if request.batch && matches!(request.route, Route::Command(_)) {
-            return Err(Rejection::BadRequest(
-                "commands are sent one at a time, not as a batch".into(),
-            ));
+        match (&request.route, request.batch) {
+            (Route::Command(_), true) => {
+                return Err(Rejection::BadRequest(
+                    "commands are sent one at a time, not as a batch".into(),
+                ));
+            }
+            (Route::Query(_), true) => {
+                return Err(Rejection::BadRequest(
+                    "queries are sent one at a time, not as a batch".into(),
+                ));
+            }
+            _ => {}
         }
         let value: Value = parse_json(&request.body)?;
         let messages = match (request.batch, value) {
@@ -34,14 +42,17 @@ impl Gateway {
                 messages.len()
             )));
         }
-        if let Route::Command(path_type) = &request.route
-            && messages[0].get("type").and_then(Value::as_str) != Some(path_type.as_str())
-        {
+        let (path_type, endpoint) = match &request.route {
+            Route::Command(path_type) => (path_type, "commands"),
+            Route::Query(path_type) => (path_type, "queries"),
+            Route::Events | Route::Native(_) => return Ok(messages),
+        };
+        if messages[0].get("type").and_then(Value::as_str) != Some(path_type.as_str()) {
             return Err(Rejection::Invalid(vec![Violation::new(
                 "/type",
                 "route",
                 format!(
-                    "this endpoint takes {path_type}; send other types to their own /v1/commands/{{type}}"
+                    "this endpoint takes {path_type}; send other types to their own /v1/{endpoint}/{{type}}"
                 ),
             )]));
         }
@@ -87,17 +98,23 @@ impl Gateway {
 }
 
 /// Commands go through `/v1/commands/{type}` (one at a time, with an
-/// `Idempotency-Key`); `/v1/events` and native routes take events and queries.
+/// `Idempotency-Key`), queries through `/v1/queries/{type}`; `/v1/events`
+/// and native routes take events.
 fn route_violation(route: &Route, validated: &Validated<'_>) -> Option<Violation> {
     let pattern = validated.contract.meta.pattern;
     let contract = validated.contract.contract();
     let message = match (route, pattern) {
         (Route::Command(_), Pattern::Command)
-        | (Route::Events | Route::Native(_), Pattern::Event | Pattern::Query) => return None,
-        (Route::Command(_), _) => format!("{contract} is not a command; post events to /v1/events"),
-        (_, _) => format!(
+        | (Route::Query(_), Pattern::Query)
+        | (Route::Events | Route::Native(_), Pattern::Event) => return None,
+        (_, Pattern::Command) => format!(
             "{contract} is a command; post it to /v1/commands/{contract} with an Idempotency-Key"
         ),
+        (_, Pattern::Query) => format!("{contract} is a query; post it to /v1/queries/{contract}"),
+        (Route::Command(_), Pattern::Event) => {
+            format!("{contract} is not a command; post events to /v1/events")
+        }
+        (_, Pattern::Event) => format!("{contract} is not a query; post events to /v1/events"),
     };
     Some(Violation::new("/type", "route", message))
 }

@@ -122,6 +122,7 @@ impl Gateway {
                     status: 202,
                     body,
                     replayed: all_known && !had_key,
+                    location: None,
                 })
             }
             CommitOutcome::Replay(first) => {
@@ -130,6 +131,7 @@ impl Gateway {
                     status: first.status,
                     body: first.response,
                     replayed: true,
+                    location: None,
                 })
             }
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),

@@ -5,6 +5,10 @@ mod check;
 mod commit;
 mod native;
 mod pressure;
+mod query;
+mod status;
+mod sync;
+mod sync_record;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -61,6 +65,9 @@ pub enum Route {
     Command(String),
     /// `POST /v1/interfaces/{name}/messages`: a native payload for that interface's mapping.
     Native(String),
+    /// `POST /v1/queries/{type}`: one query of that type, answered by its
+    /// interface's `[sync]` destination; nothing is stored.
+    Query(String),
 }
 
 /// One request, as the HTTP layer hands it over.
@@ -78,15 +85,17 @@ pub struct IngestRequest {
     pub header_sites: Vec<String>,
 }
 
-/// A durable answer.
+/// A durable answer (or, for a query, the destination's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
-    /// HTTP status (202).
+    /// HTTP status: 202 stored, 200 answered by a `[sync]` destination.
     pub status: u16,
     /// JSON body.
     pub body: Vec<u8>,
     /// True when this repeats an earlier answer (same key, or same `source`+`id`).
     pub replayed: bool,
+    /// Where the sender reads what became of a queued command (`Location`).
+    pub location: Option<String>,
 }
 
 /// Removes an idempotency key from the in-flight set when the request ends.
@@ -130,6 +139,8 @@ pub struct Gateway {
     delivery: std::sync::OnceLock<Arc<crate::delivery::DeliveryEngine>>,
     /// What is refused for full backlogs or a full store.
     pressure: pressure::Pressure,
+    /// The `[sync]` destinations, by interface.
+    sync: HashMap<String, crate::sync::SyncRoute>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -156,8 +167,12 @@ impl Gateway {
             .iter()
             .map(|(name, source)| Ok((name.clone(), NativeInterface::compile(source)?)))
             .collect::<takt_core::Result<HashMap<_, _>>>()?;
+        // Secrets come from the environment, as `takt serve` gives them to
+        // the delivery engine.
+        let sync = crate::sync::routes(&deployment, &registry, &|name| std::env::var(name).ok())?;
         Ok(Self {
             natives,
+            sync,
             principals: Principals::from_deployment(&deployment)?,
             limits: RateLimits::from_deployment(&deployment),
             registry,
@@ -237,9 +252,14 @@ impl Gateway {
     ) -> Result<Accepted, Rejection> {
         let action = request.route.action();
         let route = request.route.label();
+        let command = matches!(request.route, Route::Command(_));
         let started = std::time::Instant::now();
         let result = self.run(principal, request, action).await;
-        if let Err(rejection) = &result {
+        // A command's refusal by its destination is audited with its
+        // idempotency record (or as a replay).
+        if let Err(rejection) = &result
+            && !(command && matches!(rejection, Rejection::DestinationRejected { .. }))
+        {
             self.audit_rejection(&principal.name, action, rejection)
                 .await;
         }
@@ -330,6 +350,9 @@ impl Gateway {
         request: IngestRequest,
         action: &str,
     ) -> Result<Accepted, Rejection> {
+        if let Route::Query(_) = &request.route {
+            return self.query(principal, &request, action).await;
+        }
         let (messages, fixed_interface, mapped_key) = match &request.route {
             Route::Native(name) => {
                 let (message, key) = self.map_native(principal, name, &request)?;
@@ -348,13 +371,25 @@ impl Gateway {
             (Route::Command(_) | Route::Native(_), None, _) => {
                 return Err(Rejection::IdempotencyKeyMissing);
             }
-            (Route::Events, None, _) => None,
+            (Route::Events | Route::Query(_), None, _) => None,
         };
         let request_hash: [u8; 32] = Sha256::digest(&request.body).into();
         let _in_flight = match &key {
             Some(key) => Some(self.enter(principal, key)?),
             None => None,
         };
+        if let (Route::Command(_), Some(key)) = (&request.route, &key)
+            && let Some(route) = self.sync_route(&checked)
+        {
+            let command = sync::SyncCommand {
+                principal,
+                action,
+                route,
+                key,
+                request_hash,
+            };
+            return self.sync_command(command, checked).await;
+        }
         // A known key is found inside the commit, atomically with storing
         // a new one: the commit answers with the first answer (or refuses
         // another body), and nothing is read before it.
@@ -373,12 +408,13 @@ impl Gateway {
 }
 
 impl Route {
-    /// The metrics label of this route: `events`, `commands` or `native`.
+    /// The metrics label of this route: `events`, `commands`, `native` or `queries`.
     pub fn label(&self) -> &'static str {
         match self {
             Self::Events => "events",
             Self::Command(_) => "commands",
             Self::Native(_) => "native",
+            Self::Query(_) => "queries",
         }
     }
 
@@ -388,6 +424,7 @@ impl Route {
             Self::Events => "event.ingest",
             Self::Command(_) => "command.record",
             Self::Native(_) => "native.ingest",
+            Self::Query(_) => "query.answer",
         }
     }
 }

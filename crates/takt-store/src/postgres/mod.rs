@@ -11,7 +11,7 @@ use std::pin::Pin;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
     AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
-    EventQuery, Store, StoreError, StoredEvent,
+    EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
@@ -117,6 +117,18 @@ impl Store for PostgresStore {
                 )
                 .await
                 .map_err(unavailable)
+        })
+    }
+
+    fn idempotency_record(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
+        Box::pin(async move {
+            read::idempotency_record(&*self.reader().await?, &principal, &key, now_ms).await
         })
     }
 

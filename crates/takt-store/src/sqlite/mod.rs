@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
     AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
-    EventQuery, Store, StoreError, StoredEvent,
+    EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
 
 use crate::commit::{CommitQueue, queue};
@@ -194,6 +194,16 @@ impl Store for SqliteStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("purge task failed: {e}")))?
         })
+    }
+
+    fn idempotency_record(
+        &self,
+        principal: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> BoxFuture<'_, Result<Option<IdempotencyRecord>, StoreError>> {
+        let (principal, key) = (principal.to_owned(), key.to_owned());
+        self.read(move |c| read::idempotency_record(c, &principal, &key, now_ms))
     }
 
     fn event(&self, id: &str) -> BoxFuture<'_, Result<Option<StoredEvent>, StoreError>> {

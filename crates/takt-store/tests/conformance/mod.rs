@@ -212,6 +212,19 @@ pub async fn idempotency_keys_replay_refuse_and_expire(store: Arc<dyn Store>) {
         store.event(&event(2).id).await.unwrap().is_none(),
         "a replay stores nothing"
     );
+    // The answer can be read without committing (sync commands look first).
+    let known = store.idempotency_record("mes-plant1010", "key-1", now + 1_000);
+    assert_eq!(known.await.unwrap(), Some(answer));
+    let unknown = store.idempotency_record("mes-plant1010", "key-2", now);
+    assert_eq!(unknown.await.unwrap(), None);
+    let other_principal = store.idempotency_record("another-principal", "key-1", now);
+    assert_eq!(
+        other_principal.await.unwrap(),
+        None,
+        "keys are per principal"
+    );
+    let expired = store.idempotency_record("mes-plant1010", "key-1", now + 86_400_001);
+    assert_eq!(expired.await.unwrap(), None, "an expired key is forgotten");
 
     let mut reused = ingest(3);
     reused.idempotency = Some(record("key-1", b"body-b", now + 2_000));
