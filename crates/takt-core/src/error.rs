@@ -52,6 +52,19 @@ pub enum Error {
         /// What is wrong, naming the field.
         reason: String,
     },
+    /// A deployment file is not valid TOML or does not fit its struct,
+    /// at a known place.
+    #[error("{file}:{line}:{column}: {reason}")]
+    ConfigAt {
+        /// The file.
+        file: String,
+        /// Line, from 1.
+        line: usize,
+        /// Column (in characters), from 1.
+        column: usize,
+        /// What is wrong, naming the field.
+        reason: String,
+    },
     /// A unit code is not in the unit table.
     #[error(
         "unknown unit {0:?}: use a UN/CEFACT Rec 20 code from the unit table (e.g. KGM, C62), or add it to the deployment's units.toml"
@@ -80,7 +93,7 @@ impl Error {
             Self::InvalidUnitTable { .. } => ErrorCode::InvalidUnitTable,
             Self::UnknownUnit(_) => ErrorCode::UnknownUnit,
             Self::Policy(_) => ErrorCode::InvalidPolicy,
-            Self::Config { .. } => ErrorCode::InvalidConfig,
+            Self::Config { .. } | Self::ConfigAt { .. } => ErrorCode::InvalidConfig,
             Self::NoConversion { .. } => ErrorCode::NoConversion,
         }
     }
@@ -92,10 +105,69 @@ impl Error {
         }
     }
 
+    /// A TOML error in `file` (whose text is `text`), placed at its line
+    /// and column when the parser knows them.
+    pub(crate) fn toml(file: &std::path::Path, text: &str, error: &toml::de::Error) -> Self {
+        let file = file.display().to_string();
+        let Some(span) = error.span() else {
+            return Self::Config {
+                origin: file,
+                reason: error.to_string().trim_end().replace('\n', " "),
+            };
+        };
+        let (line, column) = line_and_column(text, span.start);
+        Self::ConfigAt {
+            file,
+            line,
+            column,
+            reason: error.message().trim_end().to_owned(),
+        }
+    }
+
     pub(crate) fn contract(origin: impl ToString, reason: impl Into<String>) -> Self {
         Self::InvalidContract {
             origin: origin.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+/// The line and column (both from 1, the column in characters) of byte
+/// `offset` in `text`.
+pub(crate) fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_errors_are_placed_by_line_and_column() {
+        let text = "name = \"x\"\nowner = \"t\"\nownr = 3\n";
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct File {
+            name: String,
+            owner: String,
+        }
+        let error = toml::from_str::<File>(text).unwrap_err();
+        let error = Error::toml(std::path::Path::new("systems/x.toml"), text, &error);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("systems/x.toml:3:1: unknown field `ownr`"),
+            "{message}"
+        );
+        assert_eq!(error.code(), ErrorCode::InvalidConfig);
+        assert_eq!(line_and_column("ab\ncdé\nf", 7), (2, 4));
+        assert_eq!(line_and_column("a", 99), (1, 2));
     }
 }

@@ -12,6 +12,8 @@
 //! - [`asyncapi`]: the AsyncAPI 3.0 document of the registry's contracts.
 //! - [`audit`]: the tamper-evident audit hash chain and its verifier.
 //! - [`deployment`]: loading and checking a deployment directory.
+//! - [`catalog`]: the catalog as code: `takt check`, mapping fixtures,
+//!   impact analysis, the catalog graph, plant scaffolding.
 //! - [`mapping`]: jq mappings (jaq) with exact unit conversion as `to_uom`.
 //! - [`native`]: native payloads: schema check, jq mapping, canonical envelope.
 //! - [`policy`]: authorization decisions in Rego (regorus), cached.
@@ -23,11 +25,13 @@
 
 pub mod asyncapi;
 pub mod audit;
+pub mod catalog;
 pub mod compat;
 pub mod delivery;
 pub mod deployment;
 mod error;
 pub mod ingest;
+pub mod lifecycle;
 pub mod lint;
 pub mod mapping;
 pub mod native;

@@ -18,7 +18,9 @@ mod principals;
 mod rejection;
 pub mod sync;
 
-pub use gateway::{Accepted, Gateway, GatewayOptions, IngestRequest, Route, SystemClock};
+pub use gateway::{
+    Accepted, DeprecationNotice, Gateway, GatewayOptions, IngestRequest, Route, SystemClock,
+};
 pub use jwt::JwtVerifier;
 pub use principals::{Principal, PrincipalKind, Principals};
 pub use rejection::Rejection;

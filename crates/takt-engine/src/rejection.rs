@@ -120,6 +120,21 @@ pub enum Rejection {
         /// When to retry.
         retry_after_secs: u64,
     },
+    /// The contract version is past its sunset, or retired.
+    #[error("{contract} is no longer accepted{}{}{}",
+        .sunset_on.as_ref().map(|d| format!(" (sunset {d})")).unwrap_or_default(),
+        .replacement.as_ref().map(|r| format!("; use {r}")).unwrap_or_default(),
+        .migration.as_ref().map(|m| format!("; migration: {m}")).unwrap_or_default())]
+    Gone {
+        /// The contract (and version) refused.
+        contract: String,
+        /// Its sunset day, if it had one.
+        sunset_on: Option<String>,
+        /// What to use instead.
+        replacement: Option<String>,
+        /// Where the migration is explained.
+        migration: Option<String>,
+    },
     /// The hub cannot take it now.
     #[error("{detail}")]
     Unavailable {
@@ -149,6 +164,7 @@ impl Rejection {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Unavailable { .. } | Self::Backlogged { .. } => ErrorCode::Unavailable,
             Self::StoreFull { .. } => ErrorCode::InsufficientStorage,
+            Self::Gone { .. } => ErrorCode::Gone,
             Self::DestinationRejected { .. } => ErrorCode::DestinationRejected,
             Self::DestinationUnavailable { .. } => ErrorCode::DestinationUnavailable,
         }

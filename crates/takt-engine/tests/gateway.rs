@@ -10,8 +10,8 @@ use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
 use takt_core::store::{
-    AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
-    EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
+    DeliveryRecord, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
 use takt_engine::{Gateway, GatewayOptions, IngestRequest, Rejection, Route, SystemClock};
 use takt_store::{SqliteOptions, SqliteStore};
@@ -74,6 +74,13 @@ impl Store for Slow {
     }
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
         self.inner.delivery_counts()
+    }
+    fn contract_usage(
+        &self,
+        contract: &str,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<ContractUsage>, StoreError>> {
+        self.inner.contract_usage(contract, since_ms)
     }
     fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>> {
         self.inner.log_head()

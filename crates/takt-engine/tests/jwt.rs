@@ -210,7 +210,10 @@ fn a_deployment_with_auth_jwt_accepts_tokens_for_its_principals() {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         for entry in std::fs::read_dir(acme.join(sub)).unwrap() {
             let path = entry.unwrap().path();
-            std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            // mappings/ also holds the mappings' fixture directories.
+            if path.is_file() {
+                std::fs::copy(&path, dir.path().join(sub).join(path.file_name().unwrap())).unwrap();
+            }
         }
     }
     std::fs::copy(fixtures().join("jwks.json"), dir.path().join("jwks.json")).unwrap();

@@ -40,6 +40,7 @@ pub fn admin_router(gateway: Arc<Gateway>, urls: crate::openapi::ServerUrls) -> 
         .route("/metrics", get(metrics))
         .merge(crate::deliveries::routes())
         .merge(crate::replays::routes())
+        .merge(crate::catalog::routes())
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .with_state(gateway)

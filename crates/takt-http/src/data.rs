@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::post;
-use takt_engine::{Accepted, Gateway, IngestRequest, Rejection, Route};
+use takt_engine::{Accepted, DeprecationNotice, Gateway, IngestRequest, Rejection, Route};
 
 use crate::auth::api_key;
 use crate::problem::Problem;
@@ -161,6 +161,40 @@ fn read_request(
     })
 }
 
+/// `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and `Link` headers for the
+/// deprecated contract versions a request used: the earliest dates, and
+/// every migration note.
+fn deprecation_headers(headers: &mut HeaderMap, notices: &[DeprecationNotice]) {
+    let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
+    let today = chrono::Utc::now().date_naive();
+    let Some(since) = notices
+        .iter()
+        .map(|n| n.deprecated_on.unwrap_or(today))
+        .min()
+    else {
+        return;
+    };
+    let deprecation = format!("@{}", midnight(since).timestamp());
+    if let Ok(value) = HeaderValue::try_from(deprecation) {
+        headers.insert("deprecation", value);
+    }
+    if let Some(sunset) = notices.iter().filter_map(|n| n.sunset_on).min() {
+        let text = midnight(sunset)
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string();
+        if let Ok(value) = HeaderValue::try_from(text) {
+            headers.insert("sunset", value);
+        }
+    }
+    for link in notices.iter().filter_map(|n| n.migration.as_deref()) {
+        if let Ok(value) =
+            HeaderValue::try_from(format!("<{link}>; rel=\"deprecation\"; type=\"text/html\""))
+        {
+            headers.append(header::LINK, value);
+        }
+    }
+}
+
 fn accepted_response(accepted: Accepted) -> Response {
     let status = StatusCode::from_u16(accepted.status).unwrap_or(StatusCode::ACCEPTED);
     let mut response = (status, accepted.body).into_response();
@@ -172,6 +206,7 @@ fn accepted_response(accepted: Accepted) -> Response {
     if accepted.replayed {
         headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
+    deprecation_headers(headers, &accepted.deprecations);
     if let Some(location) = accepted
         .location
         .and_then(|l| HeaderValue::try_from(l).ok())

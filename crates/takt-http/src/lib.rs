@@ -11,6 +11,7 @@
 
 mod admin;
 mod auth;
+mod catalog;
 mod data;
 mod deliveries;
 pub mod metrics;

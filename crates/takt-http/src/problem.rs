@@ -60,6 +60,7 @@ fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ErrorCode::NotFound | ErrorCode::UnknownContract => (StatusCode::NOT_FOUND, "Not found"),
         ErrorCode::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "Temporarily unavailable"),
         ErrorCode::InsufficientStorage => (StatusCode::INSUFFICIENT_STORAGE, "Store quota reached"),
+        ErrorCode::Gone => (StatusCode::GONE, "Contract version retired"),
         ErrorCode::BadRequest => (StatusCode::BAD_REQUEST, "Bad request"),
         ErrorCode::DestinationRejected => (
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -113,6 +114,18 @@ impl From<&Rejection> for Problem {
                     message: r.clone(),
                 })
                 .collect(),
+            Rejection::Gone {
+                contract,
+                replacement,
+                ..
+            } => vec![Violation {
+                pointer: "/type".into(),
+                rule: "sunset".into(),
+                message: match replacement {
+                    Some(r) => format!("{contract} is retired; send {r}"),
+                    None => format!("{contract} is retired"),
+                },
+            }],
             Rejection::Backlogged {
                 subscription,
                 backlog,

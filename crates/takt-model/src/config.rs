@@ -5,6 +5,7 @@
 //! systems/<name>.toml     one system: owner, sites, credentials (SystemConfig)
 //! operators/<name>.toml   one person or tool on the admin API   (OperatorConfig)
 //! interfaces/<name>.toml  one governed flow                     (InterfaceConfig)
+//! lifecycle.toml          contract versions' lifecycle          (catalog::LifecycleFile)
 //! policies/*.rego         extra authorization rules
 //! contracts/              the deployment's own contracts and units.toml
 //! ```
@@ -283,6 +284,127 @@ pub struct InterfaceConfig {
     /// while the sender waits; none: commands are recorded only.
     #[serde(default)]
     pub sync: Option<crate::delivery::SyncConfig>,
+    /// The business capability it serves, in a few words, e.g.
+    /// `production execution`.
+    #[serde(default)]
+    pub capability: Option<String>,
+    /// How critical it is, 1 (the plant stops without it) to 4 (nobody
+    /// notices for a day); none: not classified yet.
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    /// How fast its messages must arrive.
+    #[serde(default)]
+    pub latency: Option<LatencyClass>,
+    /// How sensitive the data it carries is.
+    #[serde(default)]
+    pub sensitivity: Option<Sensitivity>,
+    /// The system whose data is authoritative for what it carries.
+    #[serde(default)]
+    pub system_of_record: Option<String>,
+    /// What people do while it is down (text or a runbook URL); required
+    /// for tier 1 by `takt check`.
+    #[serde(default)]
+    pub fallback_procedure: Option<String>,
+    /// Interfaces it needs to work: impact analysis follows these.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// Where it stands in its lifecycle (default: active).
+    #[serde(default)]
+    pub state: crate::catalog::Lifecycle,
+    /// From this day it is deprecated.
+    #[serde(default)]
+    pub deprecated_on: Option<crate::catalog::CatalogDate>,
+    /// From this day it is retired.
+    #[serde(default)]
+    pub sunset_on: Option<crate::catalog::CatalogDate>,
+    /// Schema versions its producers send, by contract type (e.g.
+    /// `"mfg.material.consumed.v1" = ["1.1"]`); a contract not listed: every version.
+    #[serde(default)]
+    pub contract_versions: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// How critical an interface is: 1 (highest) to 4.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(try_from = "i64", into = "u8")]
+pub struct Tier(u8);
+
+impl Tier {
+    /// The tier's number, 1 to 4.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+impl TryFrom<i64> for Tier {
+    type Error = String;
+
+    fn try_from(value: i64) -> Result<Self, String> {
+        match u8::try_from(value) {
+            Ok(tier @ 1..=4) => Ok(Self(tier)),
+            _ => Err(format!(
+                "tier {value} is not 1 (critical: the plant stops), 2, 3 or 4 (low)"
+            )),
+        }
+    }
+}
+
+impl From<Tier> for u8 {
+    fn from(tier: Tier) -> u8 {
+        tier.0
+    }
+}
+
+/// How fast an interface's messages must arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyClass {
+    /// Someone waits for the answer: under a second or two (sync commands, queries).
+    Interactive,
+    /// Seconds: shop-floor facts the next step acts on.
+    NearRealTime,
+    /// Minutes to hours: reports, planning data, reconciliations.
+    Batch,
+}
+
+impl LatencyClass {
+    /// The name used in files, e.g. `near_real_time`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Interactive => "interactive",
+            Self::NearRealTime => "near_real_time",
+            Self::Batch => "batch",
+        }
+    }
+}
+
+/// How sensitive the data of an interface is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Sensitivity {
+    /// May be published.
+    Public,
+    /// Inside the company.
+    Internal,
+    /// Need to know: prices, quality data, customers.
+    Confidential,
+    /// Regulated or personal data.
+    Restricted,
+}
+
+impl Sensitivity {
+    /// The name used in files, e.g. `confidential`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Internal => "internal",
+            Self::Confidential => "confidential",
+            Self::Restricted => "restricted",
+        }
+    }
 }
 
 /// `[native]` of an interface: `POST /v1/interfaces/{name}/messages` takes the
@@ -298,4 +420,61 @@ pub struct NativeConfig {
     /// A JSON Schema for the native payload, relative to the deployment directory.
     #[serde(default)]
     pub schema: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Lifecycle;
+
+    const MINIMAL: &str = r#"
+        name = "wms-inventory"
+        description = "Stock movements"
+        owner = "team-logistics"
+        pattern = "event"
+        producers = ["wms-central"]
+        contracts = ["mfg.inventory.moved.v1"]
+    "#;
+
+    #[test]
+    fn governance_fields_are_optional_and_read_when_given() {
+        let minimal: InterfaceConfig = toml::from_str(MINIMAL).unwrap();
+        assert_eq!(minimal.tier, None);
+        assert_eq!(minimal.state, Lifecycle::Active);
+        assert!(minimal.depends_on.is_empty() && minimal.contract_versions.is_empty());
+        let full: InterfaceConfig = toml::from_str(&format!(
+            r#"{MINIMAL}
+            capability = "inventory management"
+            tier = 2
+            latency = "near_real_time"
+            sensitivity = "internal"
+            system_of_record = "wms-central"
+            fallback_procedure = "post movements in the ERP by hand"
+            depends_on = ["qms-quality"]
+            state = "deprecated"
+            deprecated_on = 2026-12-01
+            sunset_on = "2027-06-30"
+            contract_versions = {{ "mfg.inventory.moved.v1" = ["1.0"] }}
+            "#
+        ))
+        .unwrap();
+        assert_eq!(full.tier.map(Tier::get), Some(2));
+        assert_eq!(full.latency, Some(LatencyClass::NearRealTime));
+        assert_eq!(full.sensitivity, Some(Sensitivity::Internal));
+        assert_eq!(full.state, Lifecycle::Deprecated);
+        assert_eq!(full.sunset_on.unwrap().to_string(), "2027-06-30");
+        assert_eq!(full.contract_versions["mfg.inventory.moved.v1"], ["1.0"]);
+    }
+
+    #[test]
+    fn a_tier_outside_one_to_four_is_refused_by_name() {
+        for bad in ["tier = 0", "tier = 5", "tier = -1"] {
+            let error = toml::from_str::<InterfaceConfig>(&format!("{MINIMAL}\n{bad}"))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("is not 1 (critical"), "{bad}: {error}");
+        }
+        let typo = toml::from_str::<InterfaceConfig>(&format!("{MINIMAL}\nlatency = \"fast\""));
+        assert!(typo.unwrap_err().to_string().contains("fast"));
+    }
 }

@@ -65,6 +65,8 @@ pub enum ErrorCode {
     /// The hub cannot take the request now (store queue full, shutting down,
     /// a subscription's backlog over its limit).
     Unavailable,
+    /// The contract version is past its sunset, or retired.
+    Gone,
     /// The store is over its disk quota: nothing more is accepted until
     /// deliveries and retention free space.
     InsufficientStorage,
@@ -108,6 +110,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::Unavailable => "unavailable",
             Self::InsufficientStorage => "insufficient_storage",
+            Self::Gone => "gone",
             Self::DestinationRejected => "destination_rejected",
             Self::DestinationUnavailable => "destination_unavailable",
         }

@@ -6,6 +6,8 @@
 //!   rules applied when a converted value is written back as a decimal.
 //! - [`units`]: the typed form of a unit table file (`units.toml`).
 //! - [`config`]: the typed files of a deployment directory.
+//! - [`catalog`]: lifecycle states, and the deprecation and sunset of
+//!   contract versions (`lifecycle.toml`).
 //! - [`delivery`]: a subscription's delivery policy (retries, backoff,
 //!   circuit breaker, dead-lettering).
 //! - [`ErrorCode`]: stable, documented error codes every crate's errors carry.
@@ -13,6 +15,7 @@
 //! Everything here is plain data plus parsing; the logic that uses it lives in
 //! `takt-core`.
 
+pub mod catalog;
 pub mod config;
 pub mod contract;
 pub mod delivery;

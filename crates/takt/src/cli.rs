@@ -7,6 +7,13 @@ use num_rational::BigRational;
 use takt_core::compat::Mode;
 use takt_model::SchemaVersion;
 
+mod catalog;
+
+pub use catalog::{
+    CatalogCommand, CatalogSource, DeploymentCheckArgs, GraphArgs, GraphFormatArg, ImpactArgs,
+    ScaffoldCommand, ScaffoldPlantArgs,
+};
+
 /// Takt: a governed integration hub for manufacturing.
 #[derive(Debug, Parser)]
 #[command(name = "takt", version, about)]
@@ -54,6 +61,12 @@ pub enum Command {
     /// Send a subscription's delivered messages once more (time range,
     /// business key, contract types), following the job with a progress bar.
     Replay(ReplayArgs),
+    /// Check a deployment directory for its CI: references, schemas, mappings
+    /// and their fixtures, contract compatibility, governance rules.
+    Check(DeploymentCheckArgs),
+    /// Work with the catalog: impact analysis, graph, new plants.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
 }
 
 /// `takt contract …`.

@@ -5,7 +5,7 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success: everything checked is valid / compatible / converted |
-//! | 1 | the check ran and found problems (invalid message, incompatible schema, lint errors, no conversion; a message named to `dlq redrive`/`discard` has no record) |
+//! | 1 | the check ran and found problems (invalid message, incompatible schema, lint errors, `takt check` errors, no conversion; a message named to `dlq redrive`/`discard` has no record) |
 //! | 2 | usage error: unknown command or flag, malformed argument |
 //! | 3 | could not run: a file is unreadable, the contracts do not load, an unknown contract was named, the hub's admin API is unreachable or answered with a problem |
 

@@ -10,15 +10,20 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
+use takt_model::catalog::LifecycleFile;
 use takt_model::config::{Credential, InterfaceConfig, OperatorConfig, ServerConfig, SystemConfig};
 use takt_model::delivery::SubscriptionConfig;
 
 use crate::registry::Registry;
 use crate::{Error, Result};
 
+mod conversions;
+mod governance;
+mod lifecycle;
 mod subscriptions;
 mod sync;
 
+pub use conversions::ConversionSource;
 pub use subscriptions::URL_PLACEHOLDERS;
 pub use sync::SyncMappings;
 
@@ -47,6 +52,10 @@ pub struct Deployment {
     pub subscription_mappings: BTreeMap<String, (String, String)>,
     /// The jq mappings of interfaces' `[sync]` tables, by interface.
     pub sync_mappings: BTreeMap<String, SyncMappings>,
+    /// `lifecycle.toml`: deprecated and retired contract versions.
+    pub lifecycle: LifecycleFile,
+    /// `conversions.toml` with its programs: contract types delivered as others.
+    pub conversions: Vec<ConversionSource>,
 }
 
 /// The files behind an interface's `[native]` section, read at load time.
@@ -88,7 +97,7 @@ fn files_in(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
 
 fn parse<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    toml::from_str(&text).map_err(|e| config_error(path, e.to_string().trim_end().to_owned()))
+    toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))
 }
 
 /// Parses every file of one kind, checking that each file is named after its `name`.
@@ -210,8 +219,16 @@ impl Deployment {
                 Some((path.display().to_string(), value))
             }
         };
+        let lifecycle_file = dir.join("lifecycle.toml");
+        let lifecycle = if lifecycle_file.exists() {
+            parse(&lifecycle_file)?
+        } else {
+            LifecycleFile::default()
+        };
         let deployment = Self {
             root: Some(dir.to_owned()),
+            lifecycle,
+            conversions: conversions::read(dir)?,
             server,
             systems: named(&dir.join("systems"), |s: &SystemConfig| &s.name)?,
             operators: named(&dir.join("operators"), |o: &OperatorConfig| &o.name)?,
@@ -296,58 +313,81 @@ impl Deployment {
 
     /// Checks that interfaces and subscriptions name known systems and
     /// registered contracts, and that their mappings compile (`[sync]`
-    /// tables included).
+    /// tables included): the first problem of [`Deployment::problems`].
     pub fn check(&self, registry: &Registry) -> Result<()> {
-        self.check_subscriptions(registry)?;
-        for interface in self.interfaces.values() {
-            let file = self.file("interfaces", &interface.name);
-            for (field, systems) in [
-                ("producers", &interface.producers),
-                ("consumers", &interface.consumers),
-            ] {
-                if let Some(unknown) = systems.iter().find(|s| !self.systems.contains_key(*s)) {
-                    return Err(config_error(
-                        &file,
-                        format!(
-                            "field `{field}`: unknown system {unknown:?}; systems are defined in systems/<name>.toml"
-                        ),
-                    ));
-                }
-            }
-            if let Some(unknown) = interface
-                .contracts
-                .iter()
-                .find(|c| registry.contract(c).is_none())
-            {
-                return Err(config_error(
-                    &file,
-                    format!(
-                        "field `contracts`: unknown contract {unknown:?}; `takt contract list` shows the known ones"
-                    ),
-                ));
-            }
-            if let Some(native) = &interface.native
-                && !interface.contracts.contains(&native.contract)
-            {
-                return Err(config_error(
-                    &file,
-                    format!(
-                        "field `native.contract`: {:?} is not one of this interface's contracts",
-                        native.contract
-                    ),
-                ));
-            }
-            if let Some(limit) = interface.rate_limit
-                && (limit.per_second == 0 || limit.burst == 0)
-            {
-                return Err(config_error(
-                    &file,
-                    "field `rate_limit`: per_second and burst must be at least 1",
-                ));
-            }
-            self.check_sync(interface, registry)?;
+        match self.problems(registry).into_iter().next() {
+            Some(problem) => Err(problem),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Every problem [`Deployment::check`] finds, the first of each
+    /// subscription, interface and of `lifecycle.toml`: `takt check`
+    /// reports them all at once.
+    pub fn problems(&self, registry: &Registry) -> Vec<Error> {
+        let mut found: Vec<Error> = self
+            .subscriptions
+            .values()
+            .filter_map(|s| self.check_subscription(s, registry).err())
+            .collect();
+        found.extend(self.check_lifecycle(registry).err());
+        found.extend(self.check_conversions(registry).err());
+        found.extend(
+            self.interfaces
+                .values()
+                .filter_map(|i| self.check_interface(i, registry).err()),
+        );
+        found
+    }
+
+    fn check_interface(&self, interface: &InterfaceConfig, registry: &Registry) -> Result<()> {
+        let file = self.file("interfaces", &interface.name);
+        for (field, systems) in [
+            ("producers", &interface.producers),
+            ("consumers", &interface.consumers),
+        ] {
+            if let Some(unknown) = systems.iter().find(|s| !self.systems.contains_key(*s)) {
+                return Err(config_error(
+                    &file,
+                    format!(
+                        "field `{field}`: unknown system {unknown:?}; systems are defined in systems/<name>.toml"
+                    ),
+                ));
+            }
+        }
+        if let Some(unknown) = interface
+            .contracts
+            .iter()
+            .find(|c| registry.contract(c).is_none())
+        {
+            return Err(config_error(
+                &file,
+                format!(
+                    "field `contracts`: unknown contract {unknown:?}; `takt contract list` shows the known ones"
+                ),
+            ));
+        }
+        if let Some(native) = &interface.native
+            && !interface.contracts.contains(&native.contract)
+        {
+            return Err(config_error(
+                &file,
+                format!(
+                    "field `native.contract`: {:?} is not one of this interface's contracts",
+                    native.contract
+                ),
+            ));
+        }
+        if let Some(limit) = interface.rate_limit
+            && (limit.per_second == 0 || limit.burst == 0)
+        {
+            return Err(config_error(
+                &file,
+                "field `rate_limit`: per_second and burst must be at least 1",
+            ));
+        }
+        self.check_governance(interface, registry)?;
+        self.check_sync(interface, registry)
     }
 }
 

@@ -49,57 +49,57 @@ fn subscription_file(dir: &Path, name: &str) -> std::path::PathBuf {
 }
 
 impl Deployment {
-    /// Checks that subscriptions name a known destination, registered
+    /// Checks that a subscription names a known destination, registered
     /// contracts and versions, a mapping that compiles, a sensible policy and
     /// a usable connector.
-    pub(super) fn check_subscriptions(&self, registry: &Registry) -> Result<()> {
-        for subscription in self.subscriptions.values() {
-            let file = self.file("subscriptions", &subscription.name);
-            let fail = |field: &str, reason: String| {
-                Err(config_error(&file, format!("field `{field}`: {reason}")))
-            };
-            if !self.systems.contains_key(&subscription.destination) {
+    pub(super) fn check_subscription(
+        &self,
+        subscription: &SubscriptionConfig,
+        registry: &Registry,
+    ) -> Result<()> {
+        let file = self.file("subscriptions", &subscription.name);
+        let fail = |field: &str, reason: String| {
+            Err(config_error(&file, format!("field `{field}`: {reason}")))
+        };
+        if !self.systems.contains_key(&subscription.destination) {
+            return fail(
+                "destination",
+                format!(
+                    "unknown system {:?}; systems are defined in systems/<name>.toml",
+                    subscription.destination
+                ),
+            );
+        }
+        if subscription.contracts.is_empty() {
+            return fail("contracts", "name at least one contract".into());
+        }
+        for name in &subscription.contracts {
+            let Some(contract) = registry.contract(name) else {
                 return fail(
-                    "destination",
-                    format!(
-                        "unknown system {:?}; systems are defined in systems/<name>.toml",
-                        subscription.destination
-                    ),
+                    "contracts",
+                    format!("unknown contract {name:?}; `takt contract list` shows the known ones"),
                 );
-            }
-            if subscription.contracts.is_empty() {
-                return fail("contracts", "name at least one contract".into());
-            }
-            for name in &subscription.contracts {
-                let Some(contract) = registry.contract(name) else {
-                    return fail(
-                        "contracts",
-                        format!(
-                            "unknown contract {name:?}; `takt contract list` shows the known ones"
-                        ),
-                    );
-                };
-                for version in &subscription.versions {
-                    let known = version
-                        .parse::<SchemaVersion>()
-                        .ok()
-                        .and_then(|v| contract.version(v));
-                    if known.is_none() {
-                        return fail("versions", format!("{name} has no version {version:?}"));
-                    }
+            };
+            for version in &subscription.versions {
+                let known = version
+                    .parse::<SchemaVersion>()
+                    .ok()
+                    .and_then(|v| contract.version(v));
+                if known.is_none() {
+                    return fail("versions", format!("{name} has no version {version:?}"));
                 }
             }
-            if let Some((origin, code)) = self.subscription_mappings.get(&subscription.name)
-                && let Err(e) = Mapping::compile(origin, code)
-            {
-                return fail("mapping", e.to_string());
-            }
-            if let Some((field, reason)) = subscription.policy.problem() {
-                return fail(field, reason);
-            }
-            if let Some((field, reason)) = connector_problem(&subscription.connector) {
-                return fail(field, reason);
-            }
+        }
+        if let Some((origin, code)) = self.subscription_mappings.get(&subscription.name)
+            && let Err(e) = Mapping::compile(origin, code)
+        {
+            return fail("mapping", e.to_string());
+        }
+        if let Some((field, reason)) = subscription.policy.problem() {
+            return fail(field, reason);
+        }
+        if let Some((field, reason)) = connector_problem(&subscription.connector) {
+            return fail(field, reason);
         }
         Ok(())
     }

@@ -160,6 +160,21 @@ pub struct EventQuery {
     pub limit: usize,
 }
 
+/// How one principal used one contract through one interface.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ContractUsage {
+    /// Who sent it.
+    pub principal: String,
+    /// Through which interface.
+    pub interface: String,
+    /// The schema id it named, `urn:takt:schema:<type>:<major>.<minor>`.
+    pub dataschema: String,
+    /// How many messages.
+    pub count: u64,
+    /// When the last one was accepted, Unix milliseconds.
+    pub last_seen_ms: i64,
+}
+
 /// The storage port. Implementations must be safe to share between tasks.
 pub trait Store: Send + Sync {
     /// Makes a commit durable (fsync) before resolving; see [`Commit`].
@@ -251,6 +266,15 @@ pub trait Store: Send + Sync {
 
     /// Records per subscription and state, for metrics and `takt status`.
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>>;
+
+    /// Who sent `contract` from `since_ms` on: one row per principal,
+    /// interface and schema, with a count and the last time. Deprecation
+    /// readiness reads it; it scans the log's events of that period.
+    fn contract_usage(
+        &self,
+        contract: &str,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<ContractUsage>, StoreError>>;
 
     /// The highest log position (`seq`) stored, 0 when the log is empty.
     /// A subscription's backlog is this minus its cursor.

@@ -12,6 +12,7 @@
 
 mod amqp;
 mod connector;
+mod convert;
 mod file;
 mod http;
 mod mqtt;
@@ -30,6 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use amqp::AmqpDelivery;
 pub use connector::{Connector, EXCERPT_BYTES, Outgoing, Report, percent_encode};
+pub use convert::Conversion;
 pub use file::FileDelivery;
 pub use http::{HttpDelivery, Secrets, sign};
 pub use mqtt::MqttDelivery;
@@ -135,13 +137,15 @@ impl DeliveryEngine {
         log: &watch::Receiver<u64>,
         options: &DeliveryOptions<'_>,
     ) -> Result<Self, DeliveryError> {
+        let conversions = Conversion::compile_all(&deployment.conversions, &registry)?;
         let mut subscriptions = Vec::new();
         for config in deployment.subscriptions.values() {
             let mapping = deployment
                 .subscription_mappings
                 .get(&config.name)
                 .map(|(origin, code)| (origin.as_str(), code.as_str()));
-            subscriptions.push(Subscription::new(config.clone(), mapping, options.secrets)?);
+            let subscription = Subscription::new(config.clone(), mapping, options.secrets)?;
+            subscriptions.push(subscription.with_conversions(&conversions));
         }
         // Commands queued by sync interfaces while their destination was away.
         subscriptions.extend(crate::sync::queue_subscriptions(

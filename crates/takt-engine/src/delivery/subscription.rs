@@ -10,6 +10,7 @@ use takt_model::delivery::{ConnectorConfig, Ordering, SubscriptionConfig};
 use super::DeliveryError;
 use super::amqp::AmqpDelivery;
 use super::connector::{Connector, Outgoing};
+use super::convert::Conversion;
 use super::file::FileDelivery;
 use super::http::{HttpDelivery, Secrets};
 use super::mqtt::MqttDelivery;
@@ -25,6 +26,8 @@ pub struct Subscription {
     required_key: Option<(String, String)>,
     /// Whether a first-attempt delivery is recorded with the destination's answer.
     keeps_answers: bool,
+    /// Other contract types delivered converted to one of this subscription's.
+    conversions: Vec<Arc<Conversion>>,
 }
 
 impl Subscription {
@@ -63,7 +66,27 @@ impl Subscription {
             connector,
             required_key: None,
             keeps_answers: false,
+            conversions: Vec::new(),
         }
+    }
+
+    /// Also delivers the contract types that one of `all` converts into one
+    /// of this subscription's (and that it does not take directly).
+    pub fn with_conversions(mut self, all: &[Arc<Conversion>]) -> Self {
+        let contracts = &self.config.contracts;
+        self.conversions = all
+            .iter()
+            .filter(|c| contracts.contains(&c.to) && !contracts.contains(&c.from))
+            .cloned()
+            .collect();
+        self
+    }
+
+    fn conversion_for(&self, contract: &str) -> Option<&Conversion> {
+        self.conversions
+            .iter()
+            .find(|c| c.from == contract)
+            .map(Arc::as_ref)
     }
 
     /// Delivers only events that carry the business key `(kind, value)`:
@@ -96,8 +119,9 @@ impl Subscription {
     pub fn matches(&self, event: &NewEvent) -> bool {
         let c = &self.config;
         let version = event.dataschema.rsplit(':').next().unwrap_or_default();
-        c.contracts.contains(&event.contract)
-            && (c.versions.is_empty() || c.versions.iter().any(|v| v == version))
+        let direct = c.contracts.contains(&event.contract)
+            && (c.versions.is_empty() || c.versions.iter().any(|v| v == version));
+        (direct || self.conversion_for(&event.contract).is_some())
             && (c.sites.is_empty() || c.sites.contains(&event.site))
             && self
                 .required_key
@@ -116,21 +140,34 @@ impl Subscription {
         }
     }
 
-    /// The message as it goes out: the canonical CloudEvent mapped to the
-    /// destination's format. Fails with the mapping's error.
+    /// The message as it goes out: the canonical CloudEvent, converted to
+    /// the subscription's contract type if it is another's, then mapped to
+    /// the destination's format. Fails with the conversion's or mapping's error.
     pub fn prepare(&self, event: &NewEvent, env: MapEnv<'_>) -> Result<Outgoing, String> {
-        let body = match &self.mapping {
-            None => event.body.clone(),
-            Some(mapping) => {
-                let input: serde_json::Value = serde_json::from_slice(&event.body)
-                    .map_err(|e| format!("the stored event is not JSON: {e}"))?;
-                let output = mapping.run(&input, env).map_err(|e| e.to_string())?;
-                serde_json::to_vec(&output).map_err(|e| e.to_string())?
+        let parse = || -> Result<serde_json::Value, String> {
+            serde_json::from_slice(&event.body)
+                .map_err(|e| format!("the stored event is not JSON: {e}"))
+        };
+        let converted = match self.conversion_for(&event.contract) {
+            Some(conversion) => Some((conversion.to.clone(), conversion.apply(&parse()?, env)?)),
+            None => None,
+        };
+        let encode =
+            |value: &serde_json::Value| serde_json::to_vec(value).map_err(|e| e.to_string());
+        let body = match (&self.mapping, &converted) {
+            (None, None) => event.body.clone(),
+            (None, Some((_, message))) => encode(message)?,
+            (Some(mapping), Some((_, message))) => {
+                encode(&mapping.run(message, env).map_err(|e| e.to_string())?)?
+            }
+            (Some(mapping), None) => {
+                encode(&mapping.run(&parse()?, env).map_err(|e| e.to_string())?)?
             }
         };
+        let contract = converted.map_or_else(|| event.contract.clone(), |(to, _)| to);
         Ok(Outgoing {
             id: event.id.clone(),
-            contract: event.contract.clone(),
+            contract,
             subject: event.subject.clone(),
             site: event.site.clone(),
             partition_key: event.partition_key.clone(),

@@ -123,6 +123,7 @@ impl Gateway {
                     body,
                     replayed: all_known && !had_key,
                     location: None,
+                    deprecations: Vec::new(),
                 })
             }
             CommitOutcome::Replay(first) => {
@@ -132,6 +133,7 @@ impl Gateway {
                     body: first.response,
                     replayed: true,
                     location: None,
+                    deprecations: Vec::new(),
                 })
             }
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),

@@ -3,12 +3,15 @@
 mod authorize;
 mod check;
 mod commit;
+mod lifecycle;
 mod native;
 mod pressure;
 mod query;
 mod status;
 mod sync;
 mod sync_record;
+
+pub use lifecycle::DeprecationNotice;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -96,6 +99,9 @@ pub struct Accepted {
     pub replayed: bool,
     /// Where the sender reads what became of a queued command (`Location`).
     pub location: Option<String>,
+    /// Deprecated contract versions the request used (`Deprecation`,
+    /// `Sunset` and `Link` headers).
+    pub deprecations: Vec<DeprecationNotice>,
 }
 
 /// Removes an idempotency key from the in-flight set when the request ends.
@@ -139,6 +145,8 @@ pub struct Gateway {
     delivery: std::sync::OnceLock<Arc<crate::delivery::DeliveryEngine>>,
     /// What is refused for full backlogs or a full store.
     pressure: pressure::Pressure,
+    /// Deprecated and retired contract versions (`lifecycle.toml`).
+    lifecycles: takt_core::lifecycle::ContractLifecycles,
     /// The `[sync]` destinations, by interface.
     sync: HashMap<String, crate::sync::SyncRoute>,
 }
@@ -170,6 +178,7 @@ impl Gateway {
         // Secrets come from the environment, as `takt serve` gives them to
         // the delivery engine.
         let sync = crate::sync::routes(&deployment, &registry, &|name| std::env::var(name).ok())?;
+        let lifecycles = takt_core::lifecycle::ContractLifecycles::new(&deployment.lifecycle);
         Ok(Self {
             natives,
             sync,
@@ -186,6 +195,7 @@ impl Gateway {
             appended: tokio::sync::watch::channel(0).0,
             delivery: std::sync::OnceLock::new(),
             pressure: pressure::Pressure::default(),
+            lifecycles,
         })
     }
 
@@ -365,6 +375,23 @@ impl Gateway {
             self.rate_limit(principal, &interfaces)?;
         }
         let checked = self.validate(messages, interfaces, &request.route, request.batch)?;
+        let deprecations = self.lifecycle(&checked, request.batch)?;
+        let mut accepted = self
+            .accept(principal, &request, action, checked, mapped_key)
+            .await?;
+        accepted.deprecations = deprecations;
+        Ok(accepted)
+    }
+
+    /// Takes checked messages to their owner (a sync command) or the log.
+    async fn accept(
+        &self,
+        principal: &Principal,
+        request: &IngestRequest,
+        action: &str,
+        checked: Vec<Checked<'_>>,
+        mapped_key: Option<String>,
+    ) -> Result<Accepted, Rejection> {
         let key = match (&request.route, &request.idempotency_key, mapped_key) {
             (_, Some(key), _) => Some(key.clone()),
             (Route::Native(name), None, Some(key)) => Some(format!("native:{name}:{key}")),

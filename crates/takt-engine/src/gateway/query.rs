@@ -55,6 +55,7 @@ impl Gateway {
             body: serde_json::to_vec(&body).unwrap_or_default(),
             replayed: false,
             location: None,
+            deprecations: Vec::new(),
         })
     }
 

@@ -285,6 +285,7 @@ impl Gateway {
             body,
             replayed: false,
             location: None,
+            deprecations: Vec::new(),
         })
     }
 
@@ -364,6 +365,7 @@ impl Gateway {
                     body,
                     replayed: false,
                     location: Some(location),
+                    deprecations: Vec::new(),
                 })
             }
         }

@@ -144,6 +144,7 @@ pub(super) fn replay(first: IdempotencyRecord) -> Result<Accepted, Rejection> {
         body: first.response,
         replayed: true,
         location,
+        deprecations: Vec::new(),
     })
 }
 

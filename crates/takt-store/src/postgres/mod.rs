@@ -10,8 +10,8 @@ use std::pin::Pin;
 
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
-    EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
+    DeliveryRecord, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
@@ -178,6 +178,17 @@ impl Store for PostgresStore {
 
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
         Box::pin(async move { delivery::counts(&*self.reader().await?).await })
+    }
+
+    fn contract_usage(
+        &self,
+        contract: &str,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<ContractUsage>, StoreError>> {
+        let contract = contract.to_owned();
+        Box::pin(
+            async move { read::contract_usage(&*self.reader().await?, &contract, since_ms).await },
+        )
     }
 
     fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>> {

@@ -1,7 +1,9 @@
 //! Queries, used inside the writer's transaction and by readers.
 
 use takt_core::audit::{AuditDraft, AuditEntry, AuditHead};
-use takt_core::store::{EventQuery, IdempotencyRecord, NewEvent, StoreError, StoredEvent};
+use takt_core::store::{
+    ContractUsage, EventQuery, IdempotencyRecord, NewEvent, StoreError, StoredEvent,
+};
 use tokio_postgres::{GenericClient, Row};
 
 use super::unavailable;
@@ -25,6 +27,32 @@ pub(super) async fn head(c: &impl GenericClient) -> Result<AuditHead, StoreError
         seq: row.get(0),
         hash: hash_of(&row, 1)?,
     })
+}
+
+pub(super) async fn contract_usage(
+    c: &impl GenericClient,
+    contract: &str,
+    since_ms: i64,
+) -> Result<Vec<ContractUsage>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT principal, interface, dataschema, count(*)::bigint, max(accepted_at_ms) FROM events
+             WHERE contract = $1 AND accepted_at_ms >= $2
+             GROUP BY principal, interface, dataschema ORDER BY principal, interface, dataschema",
+            &[&contract, &since_ms],
+        )
+        .await
+        .map_err(unavailable)?;
+    Ok(rows
+        .iter()
+        .map(|r| ContractUsage {
+            principal: r.get(0),
+            interface: r.get(1),
+            dataschema: r.get(2),
+            count: u64::try_from(r.get::<_, i64>(3)).unwrap_or(0),
+            last_seen_ms: r.get(4),
+        })
+        .collect())
 }
 
 pub(super) async fn log_head(c: &impl GenericClient) -> Result<i64, StoreError> {

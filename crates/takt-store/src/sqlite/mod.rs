@@ -14,8 +14,8 @@ use std::time::Duration;
 use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    AttemptRecord, BoxFuture, Commit, CommitOutcome, DeliveryCount, DeliveryQuery, DeliveryRecord,
-    EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
+    DeliveryRecord, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
 };
 
 use crate::commit::{CommitQueue, queue};
@@ -250,6 +250,15 @@ impl Store for SqliteStore {
 
     fn delivery_counts(&self) -> BoxFuture<'_, Result<Vec<DeliveryCount>, StoreError>> {
         self.read(delivery::counts)
+    }
+
+    fn contract_usage(
+        &self,
+        contract: &str,
+        since_ms: i64,
+    ) -> BoxFuture<'_, Result<Vec<ContractUsage>, StoreError>> {
+        let contract = contract.to_owned();
+        self.read(move |c| read::contract_usage(c, &contract, since_ms))
     }
 
     fn log_head(&self) -> BoxFuture<'_, Result<i64, StoreError>> {

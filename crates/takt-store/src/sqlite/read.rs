@@ -2,7 +2,9 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use takt_core::audit::{AuditDraft, AuditEntry, AuditHead};
-use takt_core::store::{EventQuery, IdempotencyRecord, NewEvent, StoreError, StoredEvent};
+use takt_core::store::{
+    ContractUsage, EventQuery, IdempotencyRecord, NewEvent, StoreError, StoredEvent,
+};
 
 use super::unavailable;
 
@@ -26,6 +28,33 @@ pub(super) fn head(conn: &Connection) -> Result<AuditHead, StoreError> {
                 })
             })
         })
+        .map_err(unavailable)
+}
+
+pub(super) fn contract_usage(
+    conn: &Connection,
+    contract: &str,
+    since_ms: i64,
+) -> Result<Vec<ContractUsage>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT principal, interface, dataschema, count(*), max(accepted_at_ms) FROM events
+             WHERE contract = ?1 AND accepted_at_ms >= ?2
+             GROUP BY principal, interface, dataschema ORDER BY principal, interface, dataschema",
+        )
+        .map_err(unavailable)?;
+    let rows = statement
+        .query_map(params![contract, since_ms], |r| {
+            Ok(ContractUsage {
+                principal: r.get(0)?,
+                interface: r.get(1)?,
+                dataschema: r.get(2)?,
+                count: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
+                last_seen_ms: r.get(4)?,
+            })
+        })
+        .map_err(unavailable)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(unavailable)
 }
 

@@ -410,6 +410,57 @@ pub async fn the_log_head_and_size_grow_with_commits(store: Arc<dyn Store>) {
     );
 }
 
+/// Readiness reads who sent a contract since a time, per principal,
+/// interface and schema, with counts and the last time.
+pub async fn contract_usage_counts_senders_per_interface_and_schema(store: Arc<dyn Store>) {
+    let mut events: Vec<NewEvent> = (1..=5).map(event).collect();
+    events[3].principal = "mes-plant2020".into();
+    events[4].dataschema = "urn:takt:schema:mfg.material.consumed.v1:1.1".into();
+    store
+        .commit(Commit {
+            events,
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let since = 1_764_000_000_000 + 2;
+    let usage = store
+        .contract_usage("mfg.material.consumed.v1", since)
+        .await
+        .unwrap();
+    let rows: Vec<_> = usage
+        .iter()
+        .map(|u| {
+            let version = u.dataschema.rsplit(':').next().unwrap();
+            let at = u.last_seen_ms - 1_764_000_000_000;
+            (
+                u.principal.as_str(),
+                u.interface.as_str(),
+                version,
+                u.count,
+                at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("mes-plant1010", "mes1010-confirmation", "1.0", 1, 3),
+            ("mes-plant1010", "mes1010-confirmation", "1.1", 1, 5),
+            ("mes-plant1010", "mes1010-consumption", "1.0", 1, 2),
+            ("mes-plant2020", "mes1010-consumption", "1.0", 1, 4),
+        ],
+        "events 2..=5, grouped; event 1 is before `since`"
+    );
+    assert!(
+        store
+            .contract_usage("mfg.operation.completed.v1", 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Declares one test per conformance check for an adapter: `conformance_tests!(module_name, factory)`,
 /// where `factory()` returns a fresh empty `Arc<dyn Store>`. A new check is
 /// added to the list below once, and runs against every adapter.
@@ -429,6 +480,7 @@ macro_rules! conformance_tests {
             due_heads_respect_key_order,
             delivery_attempts_and_counts_are_kept,
             the_log_head_and_size_grow_with_commits,
+            contract_usage_counts_senders_per_interface_and_schema,
         ]);
     };
     (@each $adapter:ident, $factory:expr, [$($check:ident),* $(,)?]) => {

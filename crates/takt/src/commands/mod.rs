@@ -1,6 +1,8 @@
 //! One module per command; `run` dispatches.
 
 mod audit;
+mod catalog;
+mod check;
 mod contract;
 mod dlq;
 mod key;
@@ -26,6 +28,8 @@ pub fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Dlq(args) => dlq::run(args, out),
         Command::Status(args) => status::run(args, out),
         Command::Replay(args) => replay::run(args, out),
+        Command::Check(args) => check::run(args, out),
+        Command::Catalog(command) => catalog::run(command, out),
     }
 }
 

@@ -1,0 +1,146 @@
+//! `takt check` and `takt catalog …`: the catalog as code, offline.
+//!
+//! Subcommands that work on a running hub's catalog (proposals, approvals,
+//! activation) belong in [`CatalogCommand`] too; they take `AdminArgs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+/// Arguments of `takt check`.
+#[derive(Debug, Args)]
+pub struct DeploymentCheckArgs {
+    /// The deployment directory, e.g. examples/acme.
+    pub dir: PathBuf,
+    /// A baseline deployment directory (e.g. a checkout of the main branch):
+    /// contract versions are compared with its contracts/.
+    #[arg(long, value_name = "DIR", conflicts_with = "baseline_git")]
+    pub baseline: Option<PathBuf>,
+    /// A git revision (e.g. origin/main): contract versions are compared with
+    /// the deployment's contracts/ at that revision.
+    #[arg(long, value_name = "REV")]
+    pub baseline_git: Option<String>,
+    /// Fail (exit code 1) on warnings too.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// The day fixtures map on and lifecycle dates are compared with
+    /// (YYYY-MM-DD; default: today, UTC).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub on: Option<chrono::NaiveDate>,
+}
+
+/// `takt catalog …`. Offline commands read the deployment directory
+/// (`--config DIR`); commands on a running hub take `AdminArgs`.
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// Everything a system, interface or contract version affects: interfaces,
+    /// subscriptions, sites, owners and tiers, through depends_on and contract use.
+    Impact(ImpactArgs),
+    /// Print the catalog as a graph: systems → interfaces → systems, contracts on the edges.
+    Graph(GraphArgs),
+    /// Write the catalog entries of something new, cloned from what exists.
+    #[command(subcommand)]
+    Scaffold(ScaffoldCommand),
+}
+
+/// The deployment directory an offline catalog command reads.
+#[derive(Debug, Args)]
+pub struct CatalogSource {
+    /// Deployment directory (systems/, interfaces/, subscriptions/, contracts/).
+    #[arg(long, env = "TAKT_CONFIG", value_name = "DIR")]
+    pub config: PathBuf,
+}
+
+/// Arguments of `takt catalog impact`.
+#[derive(Debug, Args)]
+pub struct ImpactArgs {
+    #[command(flatten)]
+    pub source: CatalogSource,
+    /// A system, an interface, or a contract with an optional version:
+    /// mes-plant1010, mes1010-production, mfg.material.consumed.v1@1.0.
+    pub target: String,
+}
+
+/// Arguments of `takt catalog graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub source: CatalogSource,
+    /// dot (Graphviz) or mermaid.
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormatArg,
+}
+
+/// The graph languages of `takt catalog graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormatArg {
+    /// Graphviz DOT: `| dot -Tsvg > catalog.svg`.
+    Dot,
+    /// A Mermaid flowchart, for Markdown.
+    Mermaid,
+}
+
+/// `takt catalog scaffold …`.
+#[derive(Debug, Subcommand)]
+pub enum ScaffoldCommand {
+    /// A new plant's systems, interfaces and subscriptions, cloned from an
+    /// existing plant, written as an overlay to copy over the deployment.
+    Plant(ScaffoldPlantArgs),
+}
+
+/// Arguments of `takt catalog scaffold plant`.
+#[derive(Debug, Args)]
+pub struct ScaffoldPlantArgs {
+    #[command(flatten)]
+    pub source: CatalogSource,
+    /// The new plant's code, e.g. 3030.
+    pub plant: String,
+    /// The existing plant to clone, e.g. 1010.
+    #[arg(long, value_name = "PLANT")]
+    pub from: String,
+    /// Where to write the overlay (default: plant-<PLANT>); must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    fn parse(args: &str) -> Result<crate::cli::Cli, clap::Error> {
+        crate::cli::Cli::try_parse_from(std::iter::once("takt").chain(args.split_whitespace()))
+    }
+
+    #[test]
+    fn check_and_catalog_commands_parse() {
+        use clap::error::ErrorKind;
+        assert!(parse("check examples/acme --baseline-git origin/main --deny-warnings").is_ok());
+        assert!(parse("--json check examples/acme --on 2026-11-26").is_ok());
+        let kind = |args: &str| parse(args).err().map(|e| e.kind());
+        assert_eq!(
+            kind("check examples/acme --baseline a --baseline-git HEAD"),
+            Some(ErrorKind::ArgumentConflict)
+        );
+        assert!(parse("catalog impact mes-plant1010 --config examples/acme").is_ok());
+        assert!(parse("catalog graph --config examples/acme --format mermaid").is_ok());
+        assert_eq!(
+            kind("catalog graph --config examples/acme --format svg"),
+            Some(ErrorKind::InvalidValue)
+        );
+        let Ok(cli) =
+            parse("catalog scaffold plant 3030 --from 1010 --config examples/acme --out /tmp/p")
+        else {
+            panic!("parses")
+        };
+        let crate::cli::Command::Catalog(super::CatalogCommand::Scaffold(
+            super::ScaffoldCommand::Plant(plant),
+        )) = cli.command
+        else {
+            panic!("scaffold plant")
+        };
+        assert_eq!(
+            (plant.plant.as_str(), plant.from.as_str()),
+            ("3030", "1010")
+        );
+    }
+}

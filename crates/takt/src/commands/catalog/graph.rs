@@ -1,0 +1,17 @@
+//! `takt catalog graph [--format dot|mermaid]`.
+
+use takt_core::catalog::graph::{GraphFormat, render};
+
+use crate::Outcome;
+use crate::cli::{GraphArgs, GraphFormatArg};
+
+pub fn run(args: &GraphArgs) -> anyhow::Result<Outcome> {
+    let (deployment, _) = super::load(&args.source)?;
+    let format = match args.format {
+        GraphFormatArg::Dot => GraphFormat::Dot,
+        GraphFormatArg::Mermaid => GraphFormat::Mermaid,
+    };
+    let text = render(&deployment, format);
+    crate::say!("{}", text.trim_end());
+    Ok(Outcome::Passed)
+}
