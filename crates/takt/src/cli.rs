@@ -11,7 +11,7 @@ mod catalog;
 
 pub use catalog::{
     CatalogCommand, CatalogSource, DeploymentCheckArgs, GraphArgs, GraphFormatArg, ImpactArgs,
-    ScaffoldCommand, ScaffoldPlantArgs,
+    ReadinessArgs, ScaffoldCommand, ScaffoldPlantArgs,
 };
 
 /// Takt: a governed integration hub for manufacturing.

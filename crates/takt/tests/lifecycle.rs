@@ -182,6 +182,33 @@ async fn deprecated_versions_warn_retired_ones_are_gone_and_readiness_counts_tra
         report["consumers"][0]["subscription"], "erp-goods-movements",
         "{report}"
     );
+    let cli = Command::new(env!("CARGO_BIN_EXE_takt"))
+        .args([
+            "catalog",
+            "readiness",
+            "mfg.material.consumed.v1@1.0",
+            "--days",
+            "30",
+        ])
+        .args(["--admin-url", &hub.admin, "--token", OPS])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&cli.stdout);
+    assert!(cli.status.success(), "{text}");
+    assert!(
+        text.contains("mfg.material.consumed.v1@1.0: deprecated, sunset 2099-06-30"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("mes-plant1010"))
+        .unwrap_or_default();
+    assert_eq!(
+        row.split_whitespace().take(4).collect::<Vec<_>>(),
+        ["mes-plant1010", "mes1010-production", "1.0", "3"],
+        "{text}"
+    );
+    assert!(text.contains("erp-goods-movements"), "{text}");
     let none = get_json(&url.replace("version=1.0", "version=1.1"), OPS).await;
     assert_eq!(none["producers"], json!([]), "nobody sent 1.1");
     let unknown = reqwest::Client::new()

@@ -41,6 +41,21 @@ pub enum CatalogCommand {
     /// Write the catalog entries of something new, cloned from what exists.
     #[command(subcommand)]
     Scaffold(ScaffoldCommand),
+    /// Who still sent a contract (version) in the last days, and which
+    /// subscriptions deliver it: asks a running hub, before a retirement.
+    Readiness(ReadinessArgs),
+}
+
+/// Arguments of `takt catalog readiness`.
+#[derive(Debug, Args)]
+pub struct ReadinessArgs {
+    #[command(flatten)]
+    pub admin: crate::cli::AdminArgs,
+    /// The contract, with an optional schema version: mfg.material.consumed.v1@1.0.
+    pub target: String,
+    /// How many days back (1 to 3660).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
 }
 
 /// The deployment directory an offline catalog command reads.

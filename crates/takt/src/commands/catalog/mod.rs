@@ -3,6 +3,7 @@
 
 mod graph;
 mod impact;
+mod readiness;
 mod scaffold;
 
 use anyhow::Context;
@@ -18,6 +19,7 @@ pub fn run(command: &CatalogCommand, out: &Output) -> anyhow::Result<Outcome> {
         CatalogCommand::Impact(args) => impact::run(args, out),
         CatalogCommand::Graph(args) => graph::run(args),
         CatalogCommand::Scaffold(ScaffoldCommand::Plant(args)) => scaffold::run(args, out),
+        CatalogCommand::Readiness(args) => readiness::run(args, out),
     }
 }
 
