@@ -51,19 +51,25 @@ impl ContractLifecycles {
                 .iter()
                 .find(|e| e.contract == contract && e.version.is_none())
         };
-        let Some(entry) = of_version.or_else(of_type) else {
-            return Standing::Current;
-        };
-        let reached =
-            |day: Option<takt_model::catalog::CatalogDate>| day.is_some_and(|d| d.0 <= today);
-        match entry.state {
-            Lifecycle::Retired => Standing::Sunset(entry),
-            _ if reached(entry.sunset_on) => Standing::Sunset(entry),
-            Lifecycle::Proposed | Lifecycle::Approved => Standing::NotYetActive(entry),
-            Lifecycle::Deprecated => Standing::Deprecated(entry),
-            Lifecycle::Active if reached(entry.deprecated_on) => Standing::Deprecated(entry),
-            Lifecycle::Active => Standing::Current,
+        match of_version.or_else(of_type) {
+            Some(entry) => standing_of(entry, today),
+            None => Standing::Current,
         }
+    }
+}
+
+/// Where `entry` stands on `today`: retired or past `sunset_on` is sunset;
+/// proposed or approved is not active yet; deprecated, or active from
+/// `deprecated_on`, is deprecated.
+pub fn standing_of(entry: &ContractLifecycle, today: NaiveDate) -> Standing<'_> {
+    let reached = |day: Option<takt_model::catalog::CatalogDate>| day.is_some_and(|d| d.0 <= today);
+    match entry.state {
+        Lifecycle::Retired => Standing::Sunset(entry),
+        _ if reached(entry.sunset_on) => Standing::Sunset(entry),
+        Lifecycle::Proposed | Lifecycle::Approved => Standing::NotYetActive(entry),
+        Lifecycle::Deprecated => Standing::Deprecated(entry),
+        Lifecycle::Active if reached(entry.deprecated_on) => Standing::Deprecated(entry),
+        Lifecycle::Active => Standing::Current,
     }
 }
 

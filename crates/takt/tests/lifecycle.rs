@@ -340,3 +340,36 @@ async fn v1_and_v2_live_side_by_side_each_consumer_receiving_its_version() {
         "the v1 message converted up keeps its id"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprecated_interface_warns_and_a_retired_one_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = deployment(dir.path(), "");
+    let interface = config.join("interfaces/mes1010-production.toml");
+    let original = std::fs::read_to_string(&interface).unwrap();
+    let with = |lines: &str| original.replacen("tier = 1", &format!("tier = 1\n{lines}"), 1);
+    std::fs::write(
+        &interface,
+        with("state = \"deprecated\"\nsunset_on = 2099-06-30"),
+    )
+    .unwrap();
+    let db = dir.path().join("takt.db");
+    let bin = Path::new(env!("CARGO_BIN_EXE_takt"));
+    let hub = start_hub(bin, &config, &db);
+    let answer = post(&hub, &consumption(1)).await;
+    assert_eq!(answer.status(), 202);
+    assert_eq!(answer.headers()["sunset"], "Tue, 30 Jun 2099 00:00:00 GMT");
+    assert!(answer.headers().contains_key("deprecation"));
+    drop(hub);
+
+    std::fs::write(&interface, with("state = \"retired\"")).unwrap();
+    let hub = start_hub(bin, &config, &db);
+    let answer = post(&hub, &consumption(2)).await;
+    assert_eq!(answer.status(), 410);
+    let problem: Value = answer.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("interface mes1010-production is no longer accepted"),
+        "{detail}"
+    );
+}

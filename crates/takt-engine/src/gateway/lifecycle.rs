@@ -1,9 +1,10 @@
-//! Deprecated and retired contract versions at the gateway (`lifecycle.toml`):
-//! a message of a deprecated version is accepted and its answer carries
-//! `Deprecation`, `Sunset` and `Link` headers (added by takt-http from the
-//! [`DeprecationNotice`]s); past the sunset, or retired, it is refused with
-//! 410 naming the replacement; a version that is only proposed or approved
-//! is refused as not active yet.
+//! Deprecated and retired contract versions (`lifecycle.toml`) and
+//! interfaces (their `state`, `deprecated_on`, `sunset_on`) at the gateway:
+//! a message of a deprecated version, or sent through a deprecated
+//! interface, is accepted and its answer carries `Deprecation`, `Sunset`
+//! and `Link` headers (added by takt-http from the [`DeprecationNotice`]s);
+//! past the sunset, or retired, it is refused with 410 naming the
+//! replacement; one only proposed or approved is refused as not active yet.
 
 use chrono::NaiveDate;
 use takt_core::lifecycle::{Standing, describe};
@@ -51,48 +52,106 @@ impl Gateway {
         checked: &[Checked<'_>],
         batch: bool,
     ) -> Result<Vec<DeprecationNotice>, Rejection> {
-        if self.lifecycles.is_empty() {
-            return Ok(Vec::new());
-        }
         let today = chrono::DateTime::from_timestamp_millis(self.clock.now_ms())
             .unwrap_or_default()
             .date_naive();
+        let mut notices = self.interface_notices(checked, batch, today)?;
+        notices.extend(self.contract_notices(checked, batch, today)?);
+        Ok(notices)
+    }
+
+    /// What the interfaces the messages go through say: an interface is an
+    /// entry of the catalog with a lifecycle of its own.
+    fn interface_notices(
+        &self,
+        checked: &[Checked<'_>],
+        batch: bool,
+        today: NaiveDate,
+    ) -> Result<Vec<DeprecationNotice>, Rejection> {
         let mut notices: Vec<DeprecationNotice> = Vec::new();
         for (index, c) in checked.iter().enumerate() {
-            let id = &c.validated.contract.id;
-            let version = id.version.to_string();
-            match self
-                .lifecycles
-                .standing(id.contract.as_str(), &version, today)
+            let Some(interface) = self.deployment.interfaces.get(&c.interface) else {
+                continue;
+            };
+            let entry = ContractLifecycle {
+                contract: format!("interface {}", interface.name),
+                version: None,
+                state: interface.state,
+                deprecated_on: interface.deprecated_on,
+                sunset_on: interface.sunset_on,
+                replacement: None,
+                migration: None,
+            };
+            let standing = takt_core::lifecycle::standing_of(&entry, today);
+            if let Some(notice) = decide(standing, &entry, index, batch, "/type")?
+                && !notices.contains(&notice)
             {
-                Standing::Current => {}
-                Standing::Deprecated(entry) => {
-                    let notice = DeprecationNotice::of(entry);
-                    if !notices.contains(&notice) {
-                        notices.push(notice);
-                    }
-                }
-                Standing::Sunset(entry) => return Err(gone(entry)),
-                Standing::NotYetActive(entry) => {
-                    let pointer = if batch {
-                        format!("/{index}/dataschema")
-                    } else {
-                        "/dataschema".into()
-                    };
-                    let message = format!(
-                        "{} is {}, not active yet: it cannot be used until it is activated",
-                        describe(entry),
-                        entry.state.as_str()
-                    );
-                    return Err(Rejection::Invalid(vec![Violation::new(
-                        pointer,
-                        "lifecycle",
-                        message,
-                    )]));
-                }
+                notices.push(notice);
             }
         }
         Ok(notices)
+    }
+
+    fn contract_notices(
+        &self,
+        checked: &[Checked<'_>],
+        batch: bool,
+        today: NaiveDate,
+    ) -> Result<Vec<DeprecationNotice>, Rejection> {
+        let mut notices: Vec<DeprecationNotice> = Vec::new();
+        if self.lifecycles.is_empty() {
+            return Ok(notices);
+        }
+        for (index, c) in checked.iter().enumerate() {
+            let id = &c.validated.contract.id;
+            let version = id.version.to_string();
+            let standing = self
+                .lifecycles
+                .standing(id.contract.as_str(), &version, today);
+            let entry = match standing {
+                Standing::Current => continue,
+                Standing::Deprecated(e) | Standing::Sunset(e) | Standing::NotYetActive(e) => e,
+            };
+            if let Some(notice) = decide(standing, entry, index, batch, "/dataschema")?
+                && !notices.contains(&notice)
+            {
+                notices.push(notice);
+            }
+        }
+        Ok(notices)
+    }
+}
+
+/// A deprecated entry's notice, the refusal of a sunset or inactive one,
+/// or nothing for a current one. `field` is where a refusal points.
+fn decide(
+    standing: Standing<'_>,
+    entry: &ContractLifecycle,
+    index: usize,
+    batch: bool,
+    field: &str,
+) -> Result<Option<DeprecationNotice>, Rejection> {
+    match standing {
+        Standing::Current => Ok(None),
+        Standing::Deprecated(_) => Ok(Some(DeprecationNotice::of(entry))),
+        Standing::Sunset(_) => Err(gone(entry)),
+        Standing::NotYetActive(_) => {
+            let pointer = if batch {
+                format!("/{index}{field}")
+            } else {
+                field.to_owned()
+            };
+            let message = format!(
+                "{} is {}, not active yet: it cannot be used until it is activated",
+                describe(entry),
+                entry.state.as_str()
+            );
+            Err(Rejection::Invalid(vec![Violation::new(
+                pointer,
+                "lifecycle",
+                message,
+            )]))
+        }
     }
 }
 
