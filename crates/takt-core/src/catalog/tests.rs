@@ -84,6 +84,7 @@ fn schema_of(relative: &str) -> Option<&'static str> {
     match (dir, relative) {
         (_, "takt.toml") => Some("takt.schema.json"),
         (_, "lifecycle.toml") => Some("lifecycle.schema.json"),
+        (_, "conversions.toml") => Some("conversions.schema.json"),
         ("systems", _) => Some("system.schema.json"),
         ("operators", _) => Some("operator.schema.json"),
         ("interfaces", _) => Some("interface.schema.json"),
@@ -176,6 +177,11 @@ fn the_json_schemas_refuse_what_the_hub_refuses() {
         errors(&schema("lifecycle.schema.json"), lifecycle),
         Vec::<String>::new()
     );
+    let conversion = "[[conversions]]\nfrom = \"mfg.material.consumed.v2\"\nto = \"mfg.material.consumed.v1\"\nmapping = \"mappings/down.jq\"\n";
+    let conversions = schema("conversions.schema.json");
+    assert_eq!(errors(&conversions, conversion), Vec::<String>::new());
+    let typo = errors(&conversions, &conversion.replace("mapping =", "program ="));
+    assert!(typo.iter().any(|e| e.contains("program")), "{typo:?}");
 }
 
 #[test]
