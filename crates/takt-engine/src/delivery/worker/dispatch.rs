@@ -72,6 +72,13 @@ impl Worker {
         if !self.check_due || self.held.is_empty() || self.room() == 0 {
             return Ok(());
         }
+        // Each look costs a commit (below) and a query: while attempts are
+        // under way, wait until a quarter of the slots are free, so that a
+        // draining backlog is handed out in batches, not one by one.
+        let batch = (self.sub.config.policy.concurrency as usize / 4).max(1);
+        if !self.tasks.is_empty() && self.room() < batch {
+            return Ok(());
+        }
         self.check_due = false;
         // The query must see every settled attempt, or it would hand out
         // again a message whose result is still unwritten.
