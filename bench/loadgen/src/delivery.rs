@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use takt_testkit::copy_dir;
+
 use crate::server;
 use crate::sink::{self, Sink};
 
@@ -109,20 +111,6 @@ fn deployment(settings: &Settings, dir: &Path, sink: &str) -> anyhow::Result<Pat
     let text = std::fs::read_to_string(&file)?.replace("{SINK}", sink);
     std::fs::write(file, text)?;
     Ok(target)
-}
-
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
 }
 
 async fn scenario(settings: &Settings, rate: Option<u64>, outage: u64) -> anyhow::Result<Figures> {

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use takt_core::lifecycle::{ContractLifecycles, Standing};
 use takt_engine::Gateway;
-use takt_model::ErrorCode;
+use takt_model::{ErrorCode, SchemaVersion};
 
 use crate::admin::{operator, store_unavailable};
 use crate::problem::Problem;
@@ -59,10 +59,27 @@ async fn readiness(
         )
         .into_response();
     };
-    if gateway.registry().contract(&query.contract).is_none() {
+    let Some(contract) = gateway.registry().contract(&query.contract) else {
         return Problem::new(
             ErrorCode::NotFound,
             format!("field `contract`: unknown contract {:?}", query.contract),
+        )
+        .into_response();
+    };
+    // A mistyped version must not read as "nobody uses it".
+    if let Some(version) = &query.version
+        && version
+            .parse::<SchemaVersion>()
+            .ok()
+            .and_then(|v| contract.version(v))
+            .is_none()
+    {
+        return Problem::new(
+            ErrorCode::NotFound,
+            format!(
+                "field `version`: {} has no version {version:?}",
+                query.contract
+            ),
         )
         .into_response();
     }

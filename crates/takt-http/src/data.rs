@@ -166,12 +166,7 @@ fn read_request(
 /// every migration note.
 fn deprecation_headers(headers: &mut HeaderMap, notices: &[DeprecationNotice]) {
     let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
-    let today = chrono::Utc::now().date_naive();
-    let Some(since) = notices
-        .iter()
-        .map(|n| n.deprecated_on.unwrap_or(today))
-        .min()
-    else {
+    let Some(since) = notices.iter().map(|n| n.deprecated_on).min() else {
         return;
     };
     let deprecation = format!("@{}", midnight(since).timestamp());

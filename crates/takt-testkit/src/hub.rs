@@ -106,3 +106,17 @@ pub async fn post_json(url: &str, key: &str, body: &serde_json::Value) -> (u16, 
             .unwrap_or_else(|e| panic!("POST {url}: not JSON: {e}")),
     )
 }
+
+/// The repository's root (where `contracts/` and `examples/` are).
+pub fn repository() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A contract's example message, e.g. `example("mfg.material.consumed.v1",
+/// "valid-lot-managed.json")`.
+pub fn example(contract: &str, name: &str) -> serde_json::Value {
+    let path = repository().join(format!("contracts/{contract}/examples/{name}"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not JSON: {e}", path.display()))
+}

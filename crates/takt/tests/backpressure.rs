@@ -9,20 +9,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use takt_testkit::{Erp, Fault, Hub, copy_dir, eventually, start_hub};
+use takt_testkit::{Erp, Fault, Hub, copy_dir, eventually, example, repository, start_hub};
 
 const KEY: &str = "acme-demo-mes-plant1010";
 const WAIT: Duration = Duration::from_secs(30);
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The acme deployment with its ERP subscription pointed at `erp`, a
 /// backlog limit of `limit`, and `takt_toml` appended to takt.toml.
 fn deployment(dir: &Path, erp: &Erp, limit: u64, takt_toml: &str) -> PathBuf {
     let config = dir.join("acme");
-    copy_dir(&root().join("examples/acme"), &config).unwrap();
+    copy_dir(&repository().join("examples/acme"), &config).unwrap();
     let file = config.join("subscriptions/erp-goods-movements.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     let text = text
@@ -43,11 +39,6 @@ fn deployment(dir: &Path, erp: &Erp, limit: u64, takt_toml: &str) -> PathBuf {
     text.push_str(takt_toml);
     std::fs::write(settings, text).unwrap();
     config
-}
-
-fn example(contract: &str, name: &str) -> Value {
-    let path = root().join(format!("contracts/{contract}/examples/{name}"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Consumption `n` of one production order (a new event id each).

@@ -15,21 +15,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use takt_testkit::{Erp, Hub, copy_dir, eventually, get_json, post_json, start_hub};
+use takt_testkit::{Erp, Hub, copy_dir, eventually, get_json, post_json, repository, start_hub};
 
 const KILLS: usize = 6;
 const ORDERS: u64 = 4;
 const KEY: &str = "acme-demo-mes-plant1010";
 const OPS: &str = "acme-demo-ops-oncall";
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The acme deployment, its ERP subscription pointed at `erp`.
 fn deployment(dir: &Path, erp: &Erp, idempotent: bool) -> PathBuf {
     let config = dir.join("acme");
-    copy_dir(&root().join("examples/acme"), &config).unwrap();
+    copy_dir(&repository().join("examples/acme"), &config).unwrap();
     let file = config.join("subscriptions/erp-goods-movements.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("http://127.0.0.1:9100") && text.contains("idempotent = true"));

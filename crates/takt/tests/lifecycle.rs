@@ -12,14 +12,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use takt_testkit::{Erp, Hub, copy_dir, eventually, get_json, start_hub};
+use takt_testkit::{Erp, Hub, copy_dir, eventually, example, get_json, repository, start_hub};
 
 const MES: &str = "acme-demo-mes-plant1010";
 const OPS: &str = "acme-demo-ops-oncall";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 const LIFECYCLE: &str = r#"
 [[contracts]]
@@ -47,12 +43,13 @@ state = "proposed"
 /// v1), which the plant-1010 interface may send, and `lifecycle`.
 fn deployment(dir: &Path, lifecycle: &str) -> PathBuf {
     let config = dir.join("acme");
-    copy_dir(&root().join("examples/acme"), &config).unwrap();
+    copy_dir(&repository().join("examples/acme"), &config).unwrap();
     let v2 = config.join("contracts/mfg.material.consumed.v2");
     std::fs::create_dir_all(&v2).unwrap();
-    let schema =
-        std::fs::read_to_string(root().join("contracts/mfg.material.consumed.v1/1.0.schema.json"))
-            .unwrap();
+    let schema = std::fs::read_to_string(
+        repository().join("contracts/mfg.material.consumed.v1/1.0.schema.json"),
+    )
+    .unwrap();
     // v2 renames `qty` to `quantity`.
     let schema = schema
         .replace("consumed.v1:1.0", "consumed.v2:2.0")
@@ -68,11 +65,6 @@ fn deployment(dir: &Path, lifecycle: &str) -> PathBuf {
     std::fs::write(interface, text).unwrap();
     std::fs::write(config.join("lifecycle.toml"), lifecycle).unwrap();
     config
-}
-
-fn example(contract: &str, name: &str) -> Value {
-    let path = root().join(format!("contracts/{contract}/examples/{name}"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn consumption(n: u64) -> Value {
@@ -218,6 +210,17 @@ async fn deprecated_versions_warn_retired_ones_are_gone_and_readiness_counts_tra
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    let mistyped = reqwest::Client::new()
+        .get(url.replace("version=1.0", "version=1.O"))
+        .bearer_auth(OPS)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mistyped.status(),
+        404,
+        "a mistyped version is not \"unused\""
+    );
 }
 
 #[test]

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use takt_testkit::{Erp, Fault, Hub, copy_dir, eventually, get_json, start_hub};
+use takt_testkit::{
+    Erp, Fault, Hub, copy_dir, eventually, example, get_json, repository, start_hub,
+};
 
 const ERP: &str = "acme-demo-erp-central";
 const MES: &str = "acme-demo-mes-plant1010";
@@ -21,16 +23,12 @@ const RELEASE: &str = "/v1/commands/mfg.productionorder.release.v1";
 const QUERY: &str = "/v1/queries/mfg.inventory.availability.query.v1";
 const WAIT: Duration = Duration::from_secs(20);
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The acme deployment with its sync destinations at `mes` (order release,
 /// `on_unavailable` as given, a 1 s deadline) and `erp` (availability,
 /// answers cached for 700 ms).
 fn deployment(dir: &Path, mes: &Erp, erp: &Erp, on_unavailable: &str) -> PathBuf {
     let config = dir.join("acme");
-    copy_dir(&root().join("examples/acme"), &config).unwrap();
+    copy_dir(&repository().join("examples/acme"), &config).unwrap();
     let edit = |file: &str, edits: &[(&str, &str)], append: &str| {
         let path = config.join(file);
         let mut text = std::fs::read_to_string(&path).unwrap();
@@ -63,14 +61,12 @@ fn deployment(dir: &Path, mes: &Erp, erp: &Erp, on_unavailable: &str) -> PathBuf
     config
 }
 
-fn example(contract: &str, name: &str) -> Value {
-    let path = root().join(format!("contracts/{contract}/examples/{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 /// Release `n` of plant 1010 (its own id and order number).
 fn release(n: u32) -> Value {
-    let mut command = example("mfg.productionorder.release.v1", "valid-discrete-order");
+    let mut command = example(
+        "mfg.productionorder.release.v1",
+        "valid-discrete-order.json",
+    );
     command["id"] = json!(format!("01a1f7dc-b8c0-71a1-8c6b-{n:012x}"));
     let order = format!("1000123{n:02}");
     command["partitionkey"] = json!(format!("1010/{order}"));
@@ -378,7 +374,7 @@ async fn a_queueing_interface_accepts_while_the_destination_is_away_and_delivers
     assert_eq!(revisions, [json!(1), json!(2)], "in accepted order");
 
     // The queue reads only queued commands, yet its cursor follows the log.
-    let consumption = example("mfg.material.consumed.v1", "valid-lot-managed");
+    let consumption = example("mfg.material.consumed.v1", "valid-lot-managed.json");
     assert_eq!(
         post(&s.hub, "/v1/events", MES, None, &consumption)
             .await
@@ -432,7 +428,7 @@ async fn an_availability_query_is_answered_by_the_erp_and_cached_briefly() {
     );
     let query = example(
         "mfg.inventory.availability.query.v1",
-        "valid-material-unrestricted",
+        "valid-material-unrestricted.json",
     );
     let first = post(&s.hub, QUERY, MES, None, &query).await;
     assert_eq!(first.status, 200, "{}", first.body);

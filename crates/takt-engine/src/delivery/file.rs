@@ -25,6 +25,7 @@ use super::connector::{Connector, Outgoing, Report, config_error};
 
 /// A directory of rolling files, ready to write.
 pub struct FileDelivery {
+    config: FileConnector,
     state: Arc<Mutex<Files>>,
     roller: tokio::task::JoinHandle<()>,
 }
@@ -62,7 +63,8 @@ impl FileDelivery {
             .prefix
             .clone()
             .unwrap_or_else(|| subscription.name.clone());
-        recover(&config.dir, &prefix).map_err(|e| {
+        let header = config.format == FileFormat::Csv && config.header;
+        recover(&config.dir, &prefix, header).map_err(|e| {
             fail(format!(
                 "cannot complete files left in {}: {e}",
                 config.dir.display()
@@ -75,7 +77,11 @@ impl FileDelivery {
             serial: 0,
         }));
         let roller = tokio::spawn(roll_by_age(Arc::downgrade(&state)));
-        Ok(Self { state, roller })
+        Ok(Self {
+            config: config.clone(),
+            state,
+            roller,
+        })
     }
 
     fn files(state: &Mutex<Files>) -> MutexGuard<'_, Files> {
@@ -90,10 +96,8 @@ impl FileDelivery {
 impl Connector for FileDelivery {
     fn send<'a>(&'a self, message: &'a Outgoing) -> BoxFuture<'a, Report> {
         Box::pin(async move {
-            let line = {
-                let files = Self::files(&self.state);
-                render(&files.config, &message.body)
-            };
+            // Rendered without the lock, which a write holds through its fsync.
+            let line = render(&self.config, &message.body);
             let line = match line {
                 Ok(line) => line,
                 Err(reason) => return refused(reason),
@@ -240,8 +244,10 @@ impl Files {
         );
         let name = self.config.dir.join(&file_name);
         let part = self.config.dir.join(format!(".{file_name}.part"));
+        // Append mode: after a torn line is cut off (`set_len`), the next
+        // line goes at the new end, not after a gap.
         let mut file = OpenOptions::new()
-            .write(true)
+            .append(true)
             .create_new(true)
             .open(&part)?;
         let mut bytes = 0;
@@ -314,7 +320,7 @@ async fn roll_by_age(state: std::sync::Weak<Mutex<Files>>) {
 /// Completes the `.part` files of `prefix` in `dir` left by a crash: a torn
 /// last line is cut off (it was never acknowledged); a file left with no
 /// line (or only its CSV header) is removed.
-fn recover(dir: &Path, prefix: &str) -> std::io::Result<()> {
+fn recover(dir: &Path, prefix: &str, header: bool) -> std::io::Result<()> {
     let start = format!(".{prefix}-");
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
@@ -336,7 +342,7 @@ fn recover(dir: &Path, prefix: &str) -> std::io::Result<()> {
             .rposition(|b| *b == b'\n')
             .map_or(0, |i| i + 1);
         let lines = content[..whole].iter().filter(|b| **b == b'\n').count();
-        let header_only = name.ends_with(".csv") && lines <= 1;
+        let header_only = header && lines <= 1;
         if whole == 0 || header_only {
             fs::remove_file(&path)?;
             continue;
@@ -391,10 +397,16 @@ mod tests {
         fs::write(&empty, b"material,qty\n").unwrap();
         let other = dir.path().join(".other-1.ndjson.part");
         fs::write(&other, b"{}").unwrap();
-        recover(dir.path(), "erp").unwrap();
+        recover(dir.path(), "erp", true).unwrap();
         let done = dir.path().join("erp-20261202T000000.000Z-0001.ndjson");
         assert_eq!(fs::read(done).unwrap(), b"{\"a\":1}\n{\"a\":2}\n");
         assert!(!part.exists() && !empty.exists());
         assert!(other.exists(), "another subscription's file is left alone");
+        // Without a header line, one record is a delivered message: kept.
+        let one = dir.path().join(".plain-20261202T000000.000Z-0001.csv.part");
+        fs::write(&one, b"A;1\n").unwrap();
+        recover(dir.path(), "plain", false).unwrap();
+        let kept = dir.path().join("plain-20261202T000000.000Z-0001.csv");
+        assert_eq!(fs::read(kept).unwrap(), b"A;1\n");
     }
 }

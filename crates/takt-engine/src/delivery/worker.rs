@@ -363,9 +363,6 @@ impl Worker {
                 })
                 .await?;
             self.log_has_more = page.len() == limit;
-            if let Some(head) = head.filter(|_| !self.log_has_more) {
-                self.read_to = self.read_to.max(head);
-            }
             for stored in page {
                 self.read_to = stored.seq;
                 if !self.sub.matches(&stored.event) || self.recorded.contains(&stored.seq) {
@@ -385,6 +382,10 @@ impl Worker {
                         },
                     );
                 }
+            }
+            // What the key filter skipped is settled up to the head read first.
+            if let Some(head) = head.filter(|_| !self.log_has_more) {
+                self.read_to = self.read_to.max(head);
             }
         }
         Ok(())

@@ -21,8 +21,9 @@ pub struct DeprecationNotice {
     pub contract: String,
     /// The schema version, when only it is deprecated.
     pub version: Option<String>,
-    /// Since when (`Deprecation`); none: deprecated without a date.
-    pub deprecated_on: Option<NaiveDate>,
+    /// Since when (`Deprecation`): its `deprecated_on`, or the day of the
+    /// request (the gateway's clock) when only its state says so.
+    pub deprecated_on: NaiveDate,
     /// When it stops being accepted (`Sunset`).
     pub sunset_on: Option<NaiveDate>,
     /// What to use instead.
@@ -32,11 +33,11 @@ pub struct DeprecationNotice {
 }
 
 impl DeprecationNotice {
-    fn of(entry: &ContractLifecycle) -> Self {
+    fn of(entry: &ContractLifecycle, today: NaiveDate) -> Self {
         Self {
             contract: entry.contract.clone(),
             version: entry.version.clone(),
-            deprecated_on: entry.deprecated_on.map(|d| d.0),
+            deprecated_on: entry.deprecated_on.map_or(today, |d| d.0),
             sunset_on: entry.sunset_on.map(|d| d.0),
             replacement: entry.replacement.clone(),
             migration: entry.migration.clone(),
@@ -73,6 +74,12 @@ impl Gateway {
             let Some(interface) = self.deployment.interfaces.get(&c.interface) else {
                 continue;
             };
+            let plain = interface.state == takt_model::catalog::Lifecycle::Active
+                && interface.deprecated_on.is_none()
+                && interface.sunset_on.is_none();
+            if plain {
+                continue;
+            }
             let entry = ContractLifecycle {
                 contract: format!("interface {}", interface.name),
                 version: None,
@@ -83,7 +90,7 @@ impl Gateway {
                 migration: None,
             };
             let standing = takt_core::lifecycle::standing_of(&entry, today);
-            if let Some(notice) = decide(standing, &entry, index, batch, "/type")?
+            if let Some(notice) = decide(standing, &entry, (index, batch), "/type", today)?
                 && !notices.contains(&notice)
             {
                 notices.push(notice);
@@ -112,7 +119,7 @@ impl Gateway {
                 Standing::Current => continue,
                 Standing::Deprecated(e) | Standing::Sunset(e) | Standing::NotYetActive(e) => e,
             };
-            if let Some(notice) = decide(standing, entry, index, batch, "/dataschema")?
+            if let Some(notice) = decide(standing, entry, (index, batch), "/dataschema", today)?
                 && !notices.contains(&notice)
             {
                 notices.push(notice);
@@ -127,13 +134,13 @@ impl Gateway {
 fn decide(
     standing: Standing<'_>,
     entry: &ContractLifecycle,
-    index: usize,
-    batch: bool,
+    (index, batch): (usize, bool),
     field: &str,
+    today: NaiveDate,
 ) -> Result<Option<DeprecationNotice>, Rejection> {
     match standing {
         Standing::Current => Ok(None),
-        Standing::Deprecated(_) => Ok(Some(DeprecationNotice::of(entry))),
+        Standing::Deprecated(_) => Ok(Some(DeprecationNotice::of(entry, today))),
         Standing::Sunset(_) => Err(gone(entry)),
         Standing::NotYetActive(_) => {
             let pointer = if batch {

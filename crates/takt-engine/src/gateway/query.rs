@@ -25,6 +25,7 @@ impl Gateway {
         let interfaces = self.authorize(principal, &messages, request, None)?;
         self.rate_limit(principal, &interfaces)?;
         let checked = self.validate(messages, interfaces, &request.route, false)?;
+        let deprecations = self.lifecycle(&checked, false)?;
         let (Some(route), Some(only)) = (self.sync_route(&checked), checked.first()) else {
             return Err(no_destination(&checked));
         };
@@ -55,7 +56,7 @@ impl Gateway {
             body: serde_json::to_vec(&body).unwrap_or_default(),
             replayed: false,
             location: None,
-            deprecations: Vec::new(),
+            deprecations,
         })
     }
 

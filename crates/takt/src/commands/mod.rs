@@ -29,7 +29,7 @@ pub fn run(cli: &Cli, out: &Output) -> anyhow::Result<Outcome> {
         Command::Status(args) => status::run(args, out),
         Command::Replay(args) => replay::run(args, out),
         Command::Check(args) => check::run(args, out),
-        Command::Catalog(command) => catalog::run(command, out),
+        Command::Catalog(command) => catalog::run(&cli.contracts, command, out),
     }
 }
 

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use takt_testkit::{Erp, Hub, copy_dir, get_json, start_hub};
+use takt_testkit::{Erp, Hub, copy_dir, get_json, repository, start_hub};
 
 /// How long a test waits for the hub.
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
@@ -20,16 +20,12 @@ pub(crate) const OPS: &str = "acme-demo-ops-oncall";
 pub(crate) const SUBSCRIPTION: &str = "erp-goods-movements";
 pub(crate) const MIRROR: &str = "erp-goods-movements-mirror";
 
-pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// The acme deployment, its ERP subscription pointed at `erp`; with
 /// `mirror`, a second subscription of the same events to the same ERP, so
 /// each event has a record per subscription under one seq.
 pub(crate) fn deployment(dir: &Path, erp: &Erp, mirror: bool) -> PathBuf {
     let config = dir.join("acme");
-    copy_dir(&root().join("examples/acme"), &config).unwrap();
+    copy_dir(&repository().join("examples/acme"), &config).unwrap();
     let file = config.join("subscriptions/erp-goods-movements.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("http://127.0.0.1:9100") && text.contains("base_ms = 500"));

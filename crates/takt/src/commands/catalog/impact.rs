@@ -7,8 +7,12 @@ use crate::Outcome;
 use crate::cli::ImpactArgs;
 use crate::output::{Output, table};
 
-pub fn run(args: &ImpactArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let (deployment, registry) = super::load(&args.source)?;
+pub fn run(
+    contracts: &[std::path::PathBuf],
+    args: &ImpactArgs,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let (deployment, registry) = super::load(contracts, &args.source)?;
     let target = Target::resolve(&deployment, &registry, &args.target).map_err(|e| anyhow!(e))?;
     let impact = analyse(&deployment, &target);
     if out.is_json() {

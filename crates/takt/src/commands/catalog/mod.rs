@@ -6,6 +6,8 @@ mod impact;
 mod readiness;
 mod scaffold;
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
@@ -14,20 +16,29 @@ use crate::Outcome;
 use crate::cli::{CatalogCommand, CatalogSource, ScaffoldCommand};
 use crate::output::Output;
 
-pub fn run(command: &CatalogCommand, out: &Output) -> anyhow::Result<Outcome> {
+/// Runs a `takt catalog` command; `contracts` are the global `--contracts`
+/// layers, loaded after the deployment's own.
+pub fn run(
+    contracts: &[PathBuf],
+    command: &CatalogCommand,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
     match command {
-        CatalogCommand::Impact(args) => impact::run(args, out),
-        CatalogCommand::Graph(args) => graph::run(args),
-        CatalogCommand::Scaffold(ScaffoldCommand::Plant(args)) => scaffold::run(args, out),
+        CatalogCommand::Impact(args) => impact::run(contracts, args, out),
+        CatalogCommand::Graph(args) => graph::run(contracts, args),
+        CatalogCommand::Scaffold(ScaffoldCommand::Plant(args)) => {
+            scaffold::run(contracts, args, out)
+        }
         CatalogCommand::Readiness(args) => readiness::run(args, out),
     }
 }
 
 /// The deployment named by `--config`, and its contracts.
-fn load(source: &CatalogSource) -> anyhow::Result<(Deployment, Registry)> {
+fn load(contracts: &[PathBuf], source: &CatalogSource) -> anyhow::Result<(Deployment, Registry)> {
     let deployment = Deployment::load(&source.config)
         .with_context(|| format!("cannot load the deployment {}", source.config.display()))?;
-    let layers: Vec<_> = deployment.contracts_dir().into_iter().collect();
+    let mut layers: Vec<PathBuf> = deployment.contracts_dir().into_iter().collect();
+    layers.extend(contracts.iter().cloned());
     let registry = Registry::load(&layers)?;
     Ok((deployment, registry))
 }

@@ -13,8 +13,12 @@ use crate::Outcome;
 use crate::cli::ScaffoldPlantArgs;
 use crate::output::Output;
 
-pub fn run(args: &ScaffoldPlantArgs, out: &Output) -> anyhow::Result<Outcome> {
-    let (deployment, _) = super::load(&args.source)?;
+pub fn run(
+    contracts: &[PathBuf],
+    args: &ScaffoldPlantArgs,
+    out: &Output,
+) -> anyhow::Result<Outcome> {
+    let (deployment, _) = super::load(contracts, &args.source)?;
     let request = PlantRequest {
         plant: &args.plant,
         from: &args.from,
