@@ -8,8 +8,10 @@
 //! stable code; the HTTP layer turns it into problem+json. Commands and
 //! queries of an interface with `[sync]` are answered by its destination
 //! while the sender waits ([`sync`]); `GET /v1/commands/{id}` reads their
-//! state ([`Gateway::command_status`]).
+//! state ([`Gateway::command_status`]). The [`catalog::Hub`] runs the
+//! active catalog version and applies reviewed changes to it live.
 
+pub mod catalog;
 pub mod delivery;
 mod gateway;
 mod jwt;

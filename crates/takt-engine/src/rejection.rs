@@ -135,6 +135,12 @@ pub enum Rejection {
         /// Where the migration is explained.
         migration: Option<String>,
     },
+    /// A catalog change conflicts with the catalog's state now.
+    #[error("{0}")]
+    CatalogConflict(String),
+    /// A proposed catalog does not check: every problem, naming file and field.
+    #[error("the catalog would not check: {}", .0.join("; "))]
+    CatalogInvalid(Vec<String>),
     /// The hub cannot take it now.
     #[error("{detail}")]
     Unavailable {
@@ -167,6 +173,8 @@ impl Rejection {
             Self::Gone { .. } => ErrorCode::Gone,
             Self::DestinationRejected { .. } => ErrorCode::DestinationRejected,
             Self::DestinationUnavailable { .. } => ErrorCode::DestinationUnavailable,
+            Self::CatalogConflict(_) => ErrorCode::CatalogConflict,
+            Self::CatalogInvalid(_) => ErrorCode::InvalidConfig,
         }
     }
 

@@ -20,17 +20,20 @@ use crate::auth::api_key;
 use crate::problem::Problem;
 
 /// The admin routes; `urls` go into the OpenAPI document's `servers`.
-pub fn admin_router(gateway: Arc<Gateway>, urls: crate::openapi::ServerUrls) -> Router {
-    let document = Arc::new(crate::openapi::document(
-        gateway.registry(),
-        gateway.deployment(),
-        &urls,
-        env!("CARGO_PKG_VERSION"),
-    ));
+pub fn admin_router(state: impl Into<crate::AppState>, urls: crate::openapi::ServerUrls) -> Router {
+    let urls = Arc::new(urls);
     Router::new()
         .route(
             "/openapi.json",
-            get(move || async move { Json((*document).clone()) }),
+            // Built per request: the active catalog version decides the paths.
+            get(move |State(gateway): State<Arc<Gateway>>| async move {
+                Json(crate::openapi::document(
+                    gateway.registry(),
+                    gateway.deployment(),
+                    &urls,
+                    env!("CARGO_PKG_VERSION"),
+                ))
+            }),
         )
         .route("/health", get(health))
         .route("/ready", get(ready))
@@ -41,9 +44,10 @@ pub fn admin_router(gateway: Arc<Gateway>, urls: crate::openapi::ServerUrls) -> 
         .merge(crate::deliveries::routes())
         .merge(crate::replays::routes())
         .merge(crate::catalog::routes())
+        .merge(crate::governance::routes())
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
-        .with_state(gateway)
+        .with_state(state.into())
 }
 
 /// Prometheus text format. Like health and readiness, scrapers call it

@@ -30,7 +30,7 @@ use crate::problem::Problem;
 const MAX_DAYS: u32 = 3_660;
 
 /// `/v1/catalog/…` routes.
-pub(crate) fn routes() -> Router<Arc<Gateway>> {
+pub(crate) fn routes() -> Router<crate::state::AppState> {
     Router::new().route("/v1/catalog/readiness", get(readiness))
 }
 

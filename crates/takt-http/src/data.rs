@@ -19,7 +19,7 @@ use crate::problem::Problem;
 pub const SITE_HEADER: &str = "takt-site-id";
 
 /// The data-plane routes, with a body limit of `max_body_bytes`.
-pub fn data_router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
+pub fn data_router(state: impl Into<crate::AppState>, max_body_bytes: usize) -> Router {
     Router::new()
         .route("/v1/events", post(post_events))
         // One path, two meanings: POST takes a command of {type}, GET reads
@@ -30,7 +30,7 @@ pub fn data_router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         .fallback(crate::problem::not_found)
         .method_not_allowed_fallback(crate::problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(gateway)
+        .with_state(state.into())
 }
 
 async fn post_events(

@@ -20,7 +20,7 @@ use crate::admin::{operator, page, store_unavailable};
 use crate::problem::Problem;
 
 /// `/v1/deliveries…` routes.
-pub(crate) fn routes() -> Router<Arc<Gateway>> {
+pub(crate) fn routes() -> Router<crate::state::AppState> {
     Router::new()
         .route("/v1/deliveries", get(list))
         .route("/v1/deliveries/status", get(status))

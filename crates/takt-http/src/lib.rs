@@ -14,13 +14,16 @@ mod auth;
 mod catalog;
 mod data;
 mod deliveries;
+mod governance;
 pub mod metrics;
 pub mod openapi;
 mod problem;
 mod replays;
 mod serve;
+mod state;
 
 pub use admin::admin_router;
 pub use data::data_router;
 pub use problem::Problem;
 pub use serve::{Listeners, serve};
+pub use state::AppState;

@@ -69,6 +69,11 @@ fn status_of(code: ErrorCode) -> (StatusCode, &'static str) {
         ErrorCode::DestinationUnavailable => {
             (StatusCode::SERVICE_UNAVAILABLE, "Destination unavailable")
         }
+        ErrorCode::InvalidConfig => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Catalog change does not check",
+        ),
+        ErrorCode::CatalogConflict => (StatusCode::CONFLICT, "Catalog change conflicts"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "Internal error"),
     }
 }
@@ -126,6 +131,14 @@ impl From<&Rejection> for Problem {
                     None => format!("{contract} is retired"),
                 },
             }],
+            Rejection::CatalogInvalid(problems) => problems
+                .iter()
+                .map(|p| Violation {
+                    pointer: String::new(),
+                    rule: "catalog".into(),
+                    message: p.clone(),
+                })
+                .collect(),
             Rejection::Backlogged {
                 subscription,
                 backlog,

@@ -27,7 +27,7 @@ use crate::deliveries::{engine, engine_problem};
 use crate::problem::Problem;
 
 /// `/v1/…replay…` routes.
-pub(crate) fn routes() -> Router<Arc<Gateway>> {
+pub(crate) fn routes() -> Router<crate::state::AppState> {
     Router::new()
         .route("/v1/deliveries/{subscription}/replay", post(start))
         .route("/v1/replays", get(list))

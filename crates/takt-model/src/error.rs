@@ -76,6 +76,10 @@ pub enum ErrorCode {
     /// The destination of a sync command or query could not be reached,
     /// failed, or did not answer within the deadline: nothing was acknowledged.
     DestinationUnavailable,
+    /// A catalog change cannot be made in the state the catalog is in now:
+    /// the proposal was decided already, is not approved yet, or its files
+    /// changed in the active version since it was proposed.
+    CatalogConflict,
 }
 
 impl ErrorCode {
@@ -113,6 +117,7 @@ impl ErrorCode {
             Self::Gone => "gone",
             Self::DestinationRejected => "destination_rejected",
             Self::DestinationUnavailable => "destination_unavailable",
+            Self::CatalogConflict => "catalog_conflict",
         }
     }
 }

@@ -9,6 +9,7 @@
 //!
 //! Every adapter passes the conformance suite in `tests/conformance`.
 
+mod catalog;
 mod commit;
 mod delivery;
 mod postgres;

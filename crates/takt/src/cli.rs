@@ -192,6 +192,11 @@ pub struct ServeArgs {
     /// Admin API address, overriding takt.toml (e.g. 127.0.0.1:8081).
     #[arg(long, env = "TAKT_ADMIN_LISTEN", value_name = "ADDR")]
     pub admin_listen: Option<std::net::SocketAddr>,
+    /// Record the deployment directory as the next catalog version even
+    /// though the active one came from a reviewed change (by default the
+    /// hub then keeps running the reviewed version; see docs/catalog.md).
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 /// `takt audit …`.

@@ -10,6 +10,8 @@
 //! - [`impact`]: what a system, interface or contract version touches,
 //!   transitively through `depends_on` and contract use.
 //! - [`graph`]: systems → interfaces → systems as Graphviz DOT or Mermaid.
+//! - [`snapshot`]: a deployment's catalog files as one value: read,
+//!   written, compared, diffed; what the governed catalog stores.
 //! - [`scaffold`]: a new plant's systems, interfaces and subscriptions,
 //!   cloned from an existing plant.
 
@@ -17,6 +19,7 @@ pub mod check;
 pub mod fixtures;
 pub mod graph;
 pub mod impact;
+pub mod snapshot;
 pub mod scaffold;
 
 use std::collections::BTreeSet;

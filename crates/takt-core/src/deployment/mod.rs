@@ -191,16 +191,6 @@ impl Deployment {
         } else {
             ServerConfig::default()
         };
-        let mut policies = Vec::new();
-        for path in files_in(&dir.join("policies"), "rego")? {
-            let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-            policies.push((path.display().to_string(), text));
-        }
-        let interfaces = named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?;
-        let natives = read_natives(dir, &interfaces)?;
-        let sync_mappings = sync::read_mappings(dir, &interfaces)?;
-        let subscriptions = named(&dir.join("subscriptions"), |s: &SubscriptionConfig| &s.name)?;
-        let subscription_mappings = subscriptions::read_mappings(dir, &subscriptions)?;
         let jwks = match &server.auth.jwt {
             None => None,
             Some(jwt) => {
@@ -219,6 +209,31 @@ impl Deployment {
                 Some((path.display().to_string(), value))
             }
         };
+        Self::load_catalog(dir, server, jwks)
+    }
+
+    /// This deployment's process settings (`takt.toml` and its JWKS) with
+    /// the catalog read from `dir` instead: how the governed catalog loads
+    /// a catalog version written out to a directory of its own.
+    pub fn with_catalog(&self, dir: &Path) -> Result<Self> {
+        Self::load_catalog(dir, self.server.clone(), self.jwks.clone())
+    }
+
+    fn load_catalog(
+        dir: &Path,
+        server: ServerConfig,
+        jwks: Option<(String, serde_json::Value)>,
+    ) -> Result<Self> {
+        let mut policies = Vec::new();
+        for path in files_in(&dir.join("policies"), "rego")? {
+            let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            policies.push((path.display().to_string(), text));
+        }
+        let interfaces = named(&dir.join("interfaces"), |i: &InterfaceConfig| &i.name)?;
+        let natives = read_natives(dir, &interfaces)?;
+        let sync_mappings = sync::read_mappings(dir, &interfaces)?;
+        let subscriptions = named(&dir.join("subscriptions"), |s: &SubscriptionConfig| &s.name)?;
+        let subscription_mappings = subscriptions::read_mappings(dir, &subscriptions)?;
         let lifecycle_file = dir.join("lifecycle.toml");
         let lifecycle = if lifecycle_file.exists() {
             parse(&lifecycle_file)?

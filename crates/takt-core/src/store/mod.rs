@@ -11,8 +11,13 @@ use std::pin::Pin;
 
 use crate::audit::{AuditDraft, AuditEntry, AuditHead};
 
+mod catalog;
 mod delivery;
 
+pub use catalog::{
+    CatalogChanges, CatalogFiles, CatalogVersion, CatalogWrite, Proposal, ProposalState,
+    VersionKind,
+};
 pub use delivery::{
     AttemptRecord, DeliveryCount, DeliveryQuery, DeliveryRecord, DeliveryState, DeliveryWrite,
 };
@@ -117,6 +122,8 @@ pub struct Commit {
     pub audit: Vec<AuditDraft>,
     /// Delivery state changes (cursors, records, attempts).
     pub delivery: Vec<DeliveryWrite>,
+    /// Governed catalog changes (proposals, decisions, versions).
+    pub catalog: Vec<CatalogWrite>,
 }
 
 /// What happened to one event of a commit.
@@ -144,6 +151,13 @@ pub enum CommitOutcome {
     EventConflict {
         /// The reused CloudEvents id.
         id: String,
+    },
+    /// A catalog write's precondition no longer holds (the proposal was
+    /// decided meanwhile, or the version number or proposal id is taken):
+    /// nothing of this commit was stored, audit entries included.
+    CatalogConflict {
+        /// What no longer holds.
+        reason: String,
     },
 }
 
@@ -283,6 +297,25 @@ pub trait Store: Send + Sync {
     /// Bytes the store takes on disk (SQLite: the database's pages;
     /// PostgreSQL: the schema's tables with their indexes), for the store quota.
     fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>>;
+
+    /// The catalog version `version`, with its files; the newest (active)
+    /// one when `None`; `None` when there is no such version.
+    fn catalog_version(
+        &self,
+        version: Option<i64>,
+    ) -> BoxFuture<'_, Result<Option<CatalogVersion>, StoreError>>;
+
+    /// Every catalog version, newest first, without files.
+    fn catalog_history(&self) -> BoxFuture<'_, Result<Vec<CatalogVersion>, StoreError>>;
+
+    /// One proposal.
+    fn catalog_proposal(&self, id: i64) -> BoxFuture<'_, Result<Option<Proposal>, StoreError>>;
+
+    /// Proposals, newest first, optionally only those in `state`.
+    fn catalog_proposals(
+        &self,
+        state: Option<ProposalState>,
+    ) -> BoxFuture<'_, Result<Vec<Proposal>, StoreError>>;
 
     /// Whether commits can still be made: false once the writer has stopped.
     /// Readiness checks use it, since reads may still work without a writer.

@@ -10,6 +10,7 @@ impl Gateway {
     ) -> Result<InFlight<'_>, Rejection> {
         let entry = (principal.name.clone(), key.to_owned());
         let mut set = self
+            .shared
             .in_flight
             .lock()
             .map_err(|_| unavailable(StoreError::Unavailable("in-flight set poisoned".into())))?;
@@ -17,7 +18,7 @@ impl Gateway {
             return Err(Rejection::IdempotencyKeyInFlight);
         }
         Ok(InFlight {
-            set: &self.in_flight,
+            set: &self.shared.in_flight,
             key: entry,
         })
     }
@@ -97,7 +98,7 @@ impl Gateway {
                 events,
                 idempotency,
                 audit,
-                delivery: Vec::new(),
+                ..Commit::default()
             })
             .await
             .map_err(unavailable)?
@@ -138,6 +139,10 @@ impl Gateway {
             }
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),
             CommitOutcome::EventConflict { id } => Err(Rejection::EventIdReused { id }),
+            // Only catalog changes can conflict so; this commit has none.
+            CommitOutcome::CatalogConflict { reason } => {
+                Err(unavailable(StoreError::Corrupt(reason)))
+            }
         }
     }
 }

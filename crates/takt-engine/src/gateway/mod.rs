@@ -124,7 +124,20 @@ struct Checked<'r> {
     interface: String,
 }
 
-/// The gateway: shared by every request handler.
+/// What every generation of the gateway shares, so that a catalog change
+/// applied live loses no state of requests under way.
+struct Shared {
+    /// Idempotency keys whose request is being processed.
+    in_flight: Mutex<HashSet<(String, String)>>,
+    /// Requests refused for want of a credential since the last audit entry
+    /// about them, by action (see [`Gateway::flush_unauthenticated`]).
+    unauthenticated: Mutex<BTreeMap<&'static str, u64>>,
+    /// Bumped after every commit that stored events: delivery workers wait on it.
+    appended: tokio::sync::watch::Sender<u64>,
+}
+
+/// The gateway: shared by every request handler. Immutable but for its
+/// counters: a catalog change builds its [`successor`](Gateway::successor).
 pub struct Gateway {
     registry: Arc<Registry>,
     deployment: Arc<Deployment>,
@@ -135,12 +148,9 @@ pub struct Gateway {
     clock: Arc<dyn Clock>,
     options: GatewayOptions,
     natives: HashMap<String, NativeInterface>,
-    in_flight: Mutex<HashSet<(String, String)>>,
-    /// Requests refused for want of a credential since the last audit entry
-    /// about them, by action (see [`Gateway::flush_unauthenticated`]).
-    unauthenticated: Mutex<BTreeMap<&'static str, u64>>,
-    /// Bumped after every commit that stored events: delivery workers wait on it.
-    appended: tokio::sync::watch::Sender<u64>,
+    /// What outlives a catalog change: the next generation of the gateway
+    /// shares it (see [`Gateway::successor`]).
+    shared: Arc<Shared>,
     /// The delivery engine, once started (see [`Gateway::attach_delivery`]).
     delivery: std::sync::OnceLock<Arc<crate::delivery::DeliveryEngine>>,
     /// What is refused for full backlogs or a full store.
@@ -168,6 +178,41 @@ impl Gateway {
         clock: Arc<dyn Clock>,
         options: GatewayOptions,
     ) -> takt_core::Result<Self> {
+        let shared = Arc::new(Shared {
+            in_flight: Mutex::new(HashSet::new()),
+            unauthenticated: Mutex::new(BTreeMap::new()),
+            appended: tokio::sync::watch::channel(0).0,
+        });
+        Self::build(registry, deployment, store, clock, options, shared)
+    }
+
+    /// A gateway for another catalog (registry and deployment) that shares
+    /// this one's store, clock, options, idempotency keys in flight,
+    /// unaudited refusals and log notifications. The delivery engine is
+    /// not carried over: attach the one started for the new catalog.
+    pub fn successor(
+        &self,
+        registry: Arc<Registry>,
+        deployment: Arc<Deployment>,
+    ) -> takt_core::Result<Self> {
+        Self::build(
+            registry,
+            deployment,
+            self.store.clone(),
+            self.clock.clone(),
+            self.options.clone(),
+            self.shared.clone(),
+        )
+    }
+
+    fn build(
+        registry: Arc<Registry>,
+        deployment: Arc<Deployment>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        options: GatewayOptions,
+        shared: Arc<Shared>,
+    ) -> takt_core::Result<Self> {
         deployment.check(&registry)?;
         let policy = Policy::new(&deployment.policies)?;
         let natives = deployment
@@ -190,9 +235,7 @@ impl Gateway {
             store,
             clock,
             options,
-            in_flight: Mutex::new(HashSet::new()),
-            unauthenticated: Mutex::new(BTreeMap::new()),
-            appended: tokio::sync::watch::channel(0).0,
+            shared,
             delivery: std::sync::OnceLock::new(),
             pressure: pressure::Pressure::default(),
             lifecycles,
@@ -204,14 +247,19 @@ impl Gateway {
         self.registry.clone()
     }
 
+    /// The deployment, shared.
+    pub fn shared_deployment(&self) -> Arc<Deployment> {
+        self.deployment.clone()
+    }
+
     /// Changes after every commit that stored new events.
     pub fn appended(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.appended.subscribe()
+        self.shared.appended.subscribe()
     }
 
     /// Tells waiting delivery workers that the log grew.
     pub(crate) fn wake_delivery(&self) {
-        self.appended.send_modify(|n| *n = n.wrapping_add(1));
+        self.shared.appended.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Makes the delivery engine reachable from the admin API (once).
@@ -294,7 +342,7 @@ impl Gateway {
     /// audits the count, one entry per action.
     pub fn count_unauthenticated(&self, route: &Route) {
         metrics::counter!("takt_requests_total", "route" => route.label(), "outcome" => "unauthenticated").increment(1);
-        if let Ok(mut counts) = self.unauthenticated.lock() {
+        if let Ok(mut counts) = self.shared.unauthenticated.lock() {
             *counts.entry(route.action()).or_default() += 1;
         }
     }
@@ -305,7 +353,7 @@ impl Gateway {
     /// `rejected:unauthenticated (N requests)`. `takt serve` calls it every
     /// second and once more at shutdown.
     pub async fn flush_unauthenticated(&self) {
-        let counts = match self.unauthenticated.lock() {
+        let counts = match self.shared.unauthenticated.lock() {
             Ok(mut counts) => std::mem::take(&mut *counts),
             Err(_) => return,
         };

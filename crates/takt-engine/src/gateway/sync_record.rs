@@ -49,7 +49,7 @@ impl Gateway {
             events: event.into_iter().collect(),
             idempotency: Some(idempotency),
             audit: vec![audit],
-            delivery: Vec::new(),
+            ..Commit::default()
         };
         match self.store.commit(commit).await.map_err(unavailable)? {
             CommitOutcome::Committed(outcomes) => Ok(self.stored(&outcomes)),
@@ -59,6 +59,10 @@ impl Gateway {
             }
             CommitOutcome::KeyReused(_) => Err(Rejection::IdempotencyKeyReused),
             CommitOutcome::EventConflict { id } => Err(Rejection::EventIdReused { id }),
+            // Only catalog changes can conflict so; this commit has none.
+            CommitOutcome::CatalogConflict { reason } => {
+                Err(unavailable(StoreError::Corrupt(reason)))
+            }
         }
     }
 

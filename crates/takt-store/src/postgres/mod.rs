@@ -1,5 +1,6 @@
 //! The PostgreSQL adapter: state for several hub instances.
 
+mod catalog;
 mod delivery;
 mod read;
 mod schema;
@@ -10,16 +11,21 @@ use std::pin::Pin;
 
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    AttemptRecord, BoxFuture, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
-    DeliveryRecord, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
+    DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store, StoreError, StoredEvent,
 };
 use tokio::sync::Mutex;
 use tokio_postgres::Client;
 
 use crate::commit::{CommitQueue, queue};
 
+/// The error with the server's own message, when it sent one (the
+/// driver's `Display` says only "db error").
 fn unavailable(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    match e.as_db_error() {
+        Some(db) => StoreError::Unavailable(format!("{e}: {}", db.message())),
+        None => StoreError::Unavailable(e.to_string()),
+    }
 }
 
 type BoxedConnect = Pin<Box<dyn Future<Output = Result<Client, StoreError>> + Send>>;
@@ -197,5 +203,27 @@ impl Store for PostgresStore {
 
     fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         Box::pin(async move { read::size_bytes(&*self.reader().await?).await })
+    }
+
+    fn catalog_version(
+        &self,
+        version: Option<i64>,
+    ) -> BoxFuture<'_, Result<Option<CatalogVersion>, StoreError>> {
+        Box::pin(async move { catalog::version(&*self.reader().await?, version).await })
+    }
+
+    fn catalog_history(&self) -> BoxFuture<'_, Result<Vec<CatalogVersion>, StoreError>> {
+        Box::pin(async move { catalog::history(&*self.reader().await?).await })
+    }
+
+    fn catalog_proposal(&self, id: i64) -> BoxFuture<'_, Result<Option<Proposal>, StoreError>> {
+        Box::pin(async move { catalog::proposal(&*self.reader().await?, id).await })
+    }
+
+    fn catalog_proposals(
+        &self,
+        state: Option<ProposalState>,
+    ) -> BoxFuture<'_, Result<Vec<Proposal>, StoreError>> {
+        Box::pin(async move { catalog::proposals(&*self.reader().await?, state).await })
     }
 }

@@ -5,7 +5,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::unavailable;
 
-const MIGRATIONS: [(i64, &str); 3] = [
+const MIGRATIONS: [(i64, &str); 4] = [
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (
         2,
@@ -15,6 +15,7 @@ const MIGRATIONS: [(i64, &str); 3] = [
         3,
         include_str!("../../migrations/postgres/0003_delivery_replay.sql"),
     ),
+    (4, include_str!("../../migrations/postgres/0004_catalog.sql")),
 ];
 
 /// Opens a connection whose `search_path` is `schema` (created if missing).

@@ -52,7 +52,9 @@ async fn apply(client: &mut Client, batch: &[Job]) -> Vec<Result<CommitOutcome, 
 async fn apply_one(tx: &mut Transaction<'_>, commit: &Commit) -> Result<CommitOutcome, StoreError> {
     let savepoint = tx.savepoint("takt_commit").await.map_err(unavailable)?;
     match write_commit(&savepoint, commit).await {
-        Ok(outcome @ CommitOutcome::EventConflict { .. }) => {
+        Ok(
+            outcome @ (CommitOutcome::EventConflict { .. } | CommitOutcome::CatalogConflict { .. }),
+        ) => {
             let _ = savepoint.rollback().await;
             Ok(outcome)
         }
@@ -89,6 +91,11 @@ async fn write_commit(tx: &Transaction<'_>, commit: &Commit) -> Result<CommitOut
                     id: event.id.clone(),
                 });
             }
+        }
+    }
+    for change in &commit.catalog {
+        if let Err(reason) = super::catalog::write(tx, change).await? {
+            return Ok(CommitOutcome::CatalogConflict { reason });
         }
     }
     for change in &commit.delivery {

@@ -1,5 +1,6 @@
 //! The SQLite adapter: the embedded default store.
 
+mod catalog;
 mod delivery;
 mod read;
 mod schema;
@@ -14,8 +15,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    AttemptRecord, BoxFuture, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
-    DeliveryRecord, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
+    DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store, StoreError,
+    StoredEvent,
 };
 
 use crate::commit::{CommitQueue, queue};
@@ -267,5 +269,27 @@ impl Store for SqliteStore {
 
     fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.read(read::size_bytes)
+    }
+
+    fn catalog_version(
+        &self,
+        version: Option<i64>,
+    ) -> BoxFuture<'_, Result<Option<CatalogVersion>, StoreError>> {
+        self.read(move |c| catalog::version(c, version))
+    }
+
+    fn catalog_history(&self) -> BoxFuture<'_, Result<Vec<CatalogVersion>, StoreError>> {
+        self.read(catalog::history)
+    }
+
+    fn catalog_proposal(&self, id: i64) -> BoxFuture<'_, Result<Option<Proposal>, StoreError>> {
+        self.read(move |c| catalog::proposal(c, id))
+    }
+
+    fn catalog_proposals(
+        &self,
+        state: Option<ProposalState>,
+    ) -> BoxFuture<'_, Result<Vec<Proposal>, StoreError>> {
+        self.read(move |c| catalog::proposals(c, state))
     }
 }

@@ -8,7 +8,7 @@ use takt_core::store::StoreError;
 use super::unavailable;
 
 /// Migrations in order; a database records the versions it has applied.
-const MIGRATIONS: [(i64, &str); 4] = [
+const MIGRATIONS: [(i64, &str); 5] = [
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (
         2,
@@ -19,6 +19,7 @@ const MIGRATIONS: [(i64, &str); 4] = [
         4,
         include_str!("../../migrations/sqlite/0004_delivery_replay.sql"),
     ),
+    (5, include_str!("../../migrations/sqlite/0005_catalog.sql")),
 ];
 
 /// Opens a connection with Takt's pragmas: WAL, fsync on every commit.

@@ -122,7 +122,10 @@ fn apply_in_savepoint(
 ) -> Result<CommitOutcome, StoreError> {
     let savepoint = tx.savepoint().map_err(unavailable)?;
     let outcome = write_commit(&savepoint, commit, head, &mut false)?;
-    if matches!(outcome, CommitOutcome::EventConflict { .. }) {
+    if matches!(
+        outcome,
+        CommitOutcome::EventConflict { .. } | CommitOutcome::CatalogConflict { .. }
+    ) {
         // Dropping the savepoint uncommitted rolls it back.
         return Ok(outcome);
     }
@@ -160,6 +163,12 @@ fn write_commit(
     if let Some(record) = &commit.idempotency {
         *wrote = true;
         insert_idempotency(conn, record)?;
+    }
+    for change in &commit.catalog {
+        if let Err(reason) = super::catalog::write(conn, change)? {
+            return Ok(CommitOutcome::CatalogConflict { reason });
+        }
+        *wrote = true;
     }
     *wrote = true;
     for change in &commit.delivery {

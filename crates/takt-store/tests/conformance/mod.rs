@@ -13,8 +13,10 @@ use takt_core::store::{
     Commit, CommitOutcome, EventOutcome, EventQuery, IdempotencyRecord, NewEvent, Store,
 };
 
+mod catalog;
 mod delivery;
 
+pub use catalog::*;
 pub use delivery::*;
 
 pub fn event(n: u32) -> NewEvent {
@@ -481,6 +483,9 @@ macro_rules! conformance_tests {
             delivery_attempts_and_counts_are_kept,
             the_log_head_and_size_grow_with_commits,
             contract_usage_counts_senders_per_interface_and_schema,
+            catalog_versions_follow_each_other_without_gaps,
+            proposals_are_decided_once,
+            concurrent_activations_take_one_version_number,
         ]);
     };
     (@each $adapter:ident, $factory:expr, [$($check:ident),* $(,)?]) => {

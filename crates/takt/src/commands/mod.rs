@@ -38,19 +38,6 @@ fn registry(cli: &Cli) -> anyhow::Result<Registry> {
     Ok(Registry::load(&cli.contracts)?)
 }
 
-/// The deployment named by `--config` (or the zero-configuration default),
-/// with its registry: built-in contracts, the deployment's own, then `--contracts`.
-fn deployment(
-    cli: &Cli,
-    args: &crate::cli::DeploymentArgs,
-) -> anyhow::Result<(takt_core::deployment::Deployment, Registry)> {
-    let deployment = load_deployment(args)?;
-    let mut dirs: Vec<std::path::PathBuf> = deployment.contracts_dir().into_iter().collect();
-    dirs.extend(cli.contracts.iter().cloned());
-    let registry = Registry::load(&dirs)?;
-    Ok((deployment, registry))
-}
-
 /// The deployment alone, with `--db` / `--postgres-url` applied to its storage:
 /// for commands that only open the store (no contracts to compile).
 fn load_deployment(

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use takt_engine::delivery::{DeliveryEngine, DeliveryOptions};
-use takt_engine::{Gateway, GatewayOptions, SystemClock};
+use takt_engine::catalog::{Hub, HubOptions};
+use takt_engine::{GatewayOptions, SystemClock};
 use takt_http::{Listeners, admin_router, data_router};
 use tokio::net::TcpListener;
 
@@ -14,7 +14,7 @@ use crate::cli::{Cli, ServeArgs};
 
 pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<Outcome> {
     init_logging();
-    let (mut deployment, registry) = super::deployment(cli, &args.deployment)?;
+    let mut deployment = super::load_deployment(&args.deployment)?;
     let listen = &mut deployment.server.server;
     listen.data_listen = args.data_listen.unwrap_or(listen.data_listen);
     listen.admin_listen = args.admin_listen.unwrap_or(listen.admin_listen);
@@ -23,13 +23,14 @@ pub fn run(cli: &Cli, args: &ServeArgs) -> anyhow::Result<Outcome> {
             "no systems are configured, so no request can authenticate; start with --config examples/acme"
         );
     }
-    super::runtime()?.block_on(serve(deployment, registry))?;
+    super::runtime()?.block_on(serve(deployment, &cli.contracts, args.adopt))?;
     Ok(Outcome::Passed)
 }
 
 async fn serve(
     deployment: takt_core::deployment::Deployment,
-    registry: takt_core::registry::Registry,
+    contract_dirs: &[std::path::PathBuf],
+    adopt: bool,
 ) -> anyhow::Result<()> {
     let settings = deployment.server.clone();
     let store = super::open_store(&settings.storage)
@@ -43,29 +44,23 @@ async fn serve(
         )
         .unwrap_or(i64::MAX),
     };
-    let gateway = Arc::new(Gateway::new(
-        Arc::new(registry),
-        Arc::new(deployment),
-        store.clone(),
-        Arc::new(SystemClock),
-        options,
-    )?);
-    let secrets = |name: &str| std::env::var(name).ok();
-    let delivery = Arc::new(
-        DeliveryEngine::start(
-            gateway.deployment(),
-            gateway.shared_registry(),
+    let hub = Arc::new(
+        Hub::start(
+            deployment,
             store.clone(),
             Arc::new(SystemClock),
-            &gateway.appended(),
-            &DeliveryOptions {
-                secrets: &secrets,
+            options,
+            HubOptions {
+                contract_dirs: contract_dirs.to_vec(),
+                secrets: Arc::new(|name: &str| std::env::var(name).ok()),
                 grace: Duration::from_secs(settings.server.shutdown_grace_secs),
+                adopt,
+                started_by: "takt serve".into(),
             },
         )
-        .context("cannot start the delivery engine")?,
+        .await
+        .context("cannot start the hub")?,
     );
-    gateway.attach_delivery(delivery.clone());
     let data = TcpListener::bind(settings.server.data_listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.server.data_listen))?;
@@ -86,13 +81,13 @@ async fn serve(
     let listeners = Listeners {
         data: (
             data,
-            data_router(gateway.clone(), settings.server.max_body_bytes),
+            data_router(hub.clone(), settings.server.max_body_bytes),
         ),
-        admin: (admin, admin_router(gateway.clone(), urls)),
+        admin: (admin, admin_router(hub.clone(), urls)),
     };
     let purge = tokio::spawn(purge_expired_keys(store.clone()));
-    let audit_anonymous = tokio::spawn(audit_unauthenticated(gateway.clone()));
-    let gauges = tokio::spawn(refresh_pressure(gateway.clone()));
+    let audit_anonymous = tokio::spawn(audit_unauthenticated(hub.clone()));
+    let gauges = tokio::spawn(refresh_pressure(hub.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
@@ -105,9 +100,9 @@ async fn serve(
     // Attempts under way get the grace period; what is cut off is sent
     // again at the next start (or is in doubt, for a destination that
     // cannot de-duplicate).
-    delivery.stop().await;
-    gateway.flush_unauthenticated().await;
-    drop(gateway);
+    hub.stop().await;
+    hub.gateway().flush_unauthenticated().await;
+    drop(hub);
     drop(store);
     tracing::info!("stopped");
     Ok(())
@@ -129,22 +124,22 @@ async fn purge_expired_keys(store: Arc<dyn takt_core::store::Store>) {
 
 /// Every second: measures backlogs and the store's size (what producers
 /// are refused, see docs/delivery.md) and refreshes the delivery gauges.
-async fn refresh_pressure(gateway: Arc<Gateway>) {
+async fn refresh_pressure(hub: Arc<Hub>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        if let Err(e) = gateway.refresh_pressure().await {
+        if let Err(e) = hub.gateway().refresh_pressure().await {
             tracing::debug!(error = %e, "back-pressure and delivery gauges not refreshed");
         }
     }
 }
 
 /// Audits the unauthenticated requests of the last second, counted.
-async fn audit_unauthenticated(gateway: Arc<Gateway>) {
+async fn audit_unauthenticated(hub: Arc<Hub>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        gateway.flush_unauthenticated().await;
+        hub.gateway().flush_unauthenticated().await;
     }
 }
 
