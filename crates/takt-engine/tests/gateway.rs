@@ -10,8 +10,9 @@ use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::deployment::Deployment;
 use takt_core::registry::Registry;
 use takt_core::store::{
-    AttemptRecord, BoxFuture, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
-    DeliveryRecord, EventQuery, IdempotencyRecord, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount,
+    DeliveryQuery, DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store,
+    StoreError, StoredEvent,
 };
 use takt_engine::{Gateway, GatewayOptions, IngestRequest, Rejection, Route, SystemClock};
 use takt_store::{SqliteOptions, SqliteStore};
@@ -87,6 +88,24 @@ impl Store for Slow {
     }
     fn size_bytes(&self) -> BoxFuture<'_, Result<u64, StoreError>> {
         self.inner.size_bytes()
+    }
+    fn catalog_version(
+        &self,
+        version: Option<i64>,
+    ) -> BoxFuture<'_, Result<Option<CatalogVersion>, StoreError>> {
+        self.inner.catalog_version(version)
+    }
+    fn catalog_history(&self) -> BoxFuture<'_, Result<Vec<CatalogVersion>, StoreError>> {
+        self.inner.catalog_history()
+    }
+    fn catalog_proposal(&self, id: i64) -> BoxFuture<'_, Result<Option<Proposal>, StoreError>> {
+        self.inner.catalog_proposal(id)
+    }
+    fn catalog_proposals(
+        &self,
+        state: Option<ProposalState>,
+    ) -> BoxFuture<'_, Result<Vec<Proposal>, StoreError>> {
+        self.inner.catalog_proposals(state)
     }
     fn accepts_commits(&self) -> bool {
         self.inner.accepts_commits()

@@ -79,7 +79,10 @@ fn reader(state: &AppState, headers: &HeaderMap) -> Result<Arc<Hub>, Problem> {
 }
 
 /// A JSON body, or the problem naming what is wrong with it.
-fn body<T: DeserializeOwned>(body: Result<Json<T>, JsonRejection>, shape: &str) -> Result<T, Problem> {
+fn body<T: DeserializeOwned>(
+    body: Result<Json<T>, JsonRejection>,
+    shape: &str,
+) -> Result<T, Problem> {
     body.map(|Json(b)| b).map_err(|e| {
         Problem::new(
             ErrorCode::BadRequest,
@@ -287,14 +290,18 @@ async fn decide(
     request: Result<Json<DecisionBody>, JsonRejection>,
     approve: bool,
 ) -> Response {
-    let ((principal, hub), id) = match caller(&state, &headers).and_then(|c| Ok((c, proposal_id(id)?))) {
-        Ok(found) => found,
-        Err(problem) => return problem.into_response(),
-    };
+    let ((principal, hub), id) =
+        match caller(&state, &headers).and_then(|c| Ok((c, proposal_id(id)?))) {
+            Ok(found) => found,
+            Err(problem) => return problem.into_response(),
+        };
     // An approval may come without a body.
     let request = match request {
         Err(JsonRejection::MissingJsonContentType(_)) if approve => DecisionBody::default(),
-        other => match body(other, r#"{"comment": "…"} to approve, {"reason": "…"} to reject"#) {
+        other => match body(
+            other,
+            r#"{"comment": "…"} to approve, {"reason": "…"} to reject"#,
+        ) {
             Ok(b) => b,
             Err(problem) => return problem.into_response(),
         },
@@ -312,10 +319,11 @@ async fn activate(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let ((principal, hub), id) = match caller(&state, &headers).and_then(|c| Ok((c, proposal_id(&id)?))) {
-        Ok(found) => found,
-        Err(problem) => return problem.into_response(),
-    };
+    let ((principal, hub), id) =
+        match caller(&state, &headers).and_then(|c| Ok((c, proposal_id(&id)?))) {
+            Ok(found) => found,
+            Err(problem) => return problem.into_response(),
+        };
     answer(hub.activate(&principal, id).await)
 }
 
@@ -341,7 +349,11 @@ async fn rollback(
         Err(problem) => return problem.into_response(),
     };
     answer(
-        hub.rollback(&principal, request.version, request.reason.unwrap_or_default())
-            .await,
+        hub.rollback(
+            &principal,
+            request.version,
+            request.reason.unwrap_or_default(),
+        )
+        .await,
     )
 }

@@ -1,9 +1,7 @@
 //! What both adapters share for the governed catalog: encoding files and
 //! changes as JSON columns, and decoding stored names.
 
-use takt_core::store::{
-    CatalogChanges, CatalogFiles, ProposalState, StoreError, VersionKind,
-};
+use takt_core::store::{CatalogChanges, CatalogFiles, ProposalState, StoreError, VersionKind};
 
 /// The JSON text of a version's files.
 pub(crate) fn encode_files(value: &CatalogFiles) -> Result<String, StoreError> {

@@ -10,8 +10,9 @@ use takt_model::SchemaVersion;
 mod catalog;
 
 pub use catalog::{
-    CatalogCommand, CatalogSource, DeploymentCheckArgs, GraphArgs, GraphFormatArg, ImpactArgs,
-    ReadinessArgs, ScaffoldCommand, ScaffoldPlantArgs,
+    ApproveArgs, CatalogCommand, CatalogSource, DeploymentCheckArgs, GraphArgs, GraphFormatArg,
+    HubArgs, ImpactArgs, ProposalIdArgs, ProposalsArgs, ProposeArgs, ReadinessArgs, RejectArgs,
+    RollbackArgs, ScaffoldCommand, ScaffoldPlantArgs,
 };
 
 /// Takt: a governed integration hub for manufacturing.

@@ -19,8 +19,8 @@ pub mod check;
 pub mod fixtures;
 pub mod graph;
 pub mod impact;
-pub mod snapshot;
 pub mod scaffold;
+pub mod snapshot;
 
 use std::collections::BTreeSet;
 

@@ -41,13 +41,19 @@ pub const MAX_BYTES: usize = 32 * 1024 * 1024;
 /// in one of [`CATALOG_DIRS`] or be one of [`CATALOG_FILES`].
 pub fn path_problem(path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split('/').collect();
-    if path.contains('\\') || parts.iter().any(|p| p.is_empty() || *p == "." || *p == "..") {
+    if path.contains('\\')
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
         return Some(format!(
             "{path:?} must be a relative path with `/` between non-empty parts and no `.` or `..`"
         ));
     }
     if parts.iter().any(|p| p.starts_with('.')) {
-        return Some(format!("{path:?} is hidden; hidden files are not catalog files"));
+        return Some(format!(
+            "{path:?} is hidden; hidden files are not catalog files"
+        ));
     }
     let in_dir = parts.len() > 1 && CATALOG_DIRS.contains(&parts[0]);
     let single = parts.len() == 1 && CATALOG_FILES.contains(&parts[0]);
@@ -72,7 +78,9 @@ pub fn files_problem<'a>(paths: impl IntoIterator<Item = (&'a str, usize)>) -> O
         bytes = bytes.saturating_add(len);
     }
     if count > MAX_FILES {
-        return Some(format!("{count} files; a catalog holds at most {MAX_FILES}"));
+        return Some(format!(
+            "{count} files; a catalog holds at most {MAX_FILES}"
+        ));
     }
     (bytes > MAX_BYTES).then(|| format!("{bytes} bytes; a catalog holds at most {MAX_BYTES}"))
 }
@@ -142,7 +150,10 @@ pub fn write(files: &CatalogFiles, dir: &Path) -> Result<()> {
             });
         }
         let path = dir.join(relative);
-        debug_assert!(path.components().all(|c| !matches!(c, Component::ParentDir)));
+        debug_assert!(
+            path.components()
+                .all(|c| !matches!(c, Component::ParentDir))
+        );
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
         }
@@ -194,7 +205,11 @@ pub fn apply(base: &CatalogFiles, changes: &CatalogChanges) -> CatalogFiles {
 /// The changed paths whose content in `active` is no longer what it was
 /// in `base`, the version the changes were made against: applying the
 /// changes would silently undo someone else's.
-pub fn conflicts(base: &CatalogFiles, active: &CatalogFiles, changes: &CatalogChanges) -> Vec<String> {
+pub fn conflicts(
+    base: &CatalogFiles,
+    active: &CatalogFiles,
+    changes: &CatalogChanges,
+) -> Vec<String> {
     changes
         .keys()
         .filter(|path| base.get(*path) != active.get(*path))
@@ -216,7 +231,10 @@ pub fn unified_diff(from: &CatalogFiles, to: &CatalogFiles) -> String {
             old.map_or("/dev/null".to_owned(), |_| format!("a/{path}")),
             new.map_or("/dev/null".to_owned(), |_| format!("b/{path}")),
         );
-        let (old, new) = (old.map_or("", String::as_str), new.map_or("", String::as_str));
+        let (old, new) = (
+            old.map_or("", String::as_str),
+            new.map_or("", String::as_str),
+        );
         let diff = similar::TextDiff::from_lines(old, new);
         out.push_str(&format!("diff --takt a/{path} b/{path}\n"));
         out.push_str(
@@ -289,10 +307,22 @@ mod tests {
     #[test]
     fn a_change_to_a_file_changed_meanwhile_conflicts() {
         let base = files(&[("systems/a.toml", "a"), ("systems/b.toml", "b")]);
-        let active = files(&[("systems/a.toml", "a"), ("systems/b.toml", "b-by-someone-else")]);
-        let mine = changes(&base, &files(&[("systems/a.toml", "a2"), ("systems/b.toml", "b")]));
-        assert!(conflicts(&base, &active, &mine).is_empty(), "other files merge");
-        let theirs = changes(&base, &files(&[("systems/a.toml", "a"), ("systems/b.toml", "b3")]));
+        let active = files(&[
+            ("systems/a.toml", "a"),
+            ("systems/b.toml", "b-by-someone-else"),
+        ]);
+        let mine = changes(
+            &base,
+            &files(&[("systems/a.toml", "a2"), ("systems/b.toml", "b")]),
+        );
+        assert!(
+            conflicts(&base, &active, &mine).is_empty(),
+            "other files merge"
+        );
+        let theirs = changes(
+            &base,
+            &files(&[("systems/a.toml", "a"), ("systems/b.toml", "b3")]),
+        );
         assert_eq!(conflicts(&base, &active, &theirs), ["systems/b.toml"]);
     }
 
@@ -306,13 +336,28 @@ mod tests {
 
     #[test]
     fn the_diff_shows_added_changed_and_removed_files() {
-        let from = files(&[("systems/a.toml", "x = 1\ny = 2\n"), ("systems/b.toml", "gone\n")]);
-        let to = files(&[("systems/a.toml", "x = 1\ny = 3\n"), ("systems/c.toml", "new\n")]);
+        let from = files(&[
+            ("systems/a.toml", "x = 1\ny = 2\n"),
+            ("systems/b.toml", "gone\n"),
+        ]);
+        let to = files(&[
+            ("systems/a.toml", "x = 1\ny = 3\n"),
+            ("systems/c.toml", "new\n"),
+        ]);
         let diff = unified_diff(&from, &to);
-        assert!(diff.contains("--- a/systems/a.toml\n+++ b/systems/a.toml\n"), "{diff}");
+        assert!(
+            diff.contains("--- a/systems/a.toml\n+++ b/systems/a.toml\n"),
+            "{diff}"
+        );
         assert!(diff.contains("-y = 2\n+y = 3\n"), "{diff}");
-        assert!(diff.contains("--- a/systems/b.toml\n+++ /dev/null\n"), "{diff}");
-        assert!(diff.contains("--- /dev/null\n+++ b/systems/c.toml\n"), "{diff}");
+        assert!(
+            diff.contains("--- a/systems/b.toml\n+++ /dev/null\n"),
+            "{diff}"
+        );
+        assert!(
+            diff.contains("--- /dev/null\n+++ b/systems/c.toml\n"),
+            "{diff}"
+        );
         assert!(diff.contains("+new\n"), "{diff}");
         assert_eq!(unified_diff(&from, &from), "");
     }

@@ -92,7 +92,13 @@ impl Hub {
     }
 
     /// Records a refused change in the audit trail, then returns the refusal.
-    async fn refused(&self, who: &Principal, action: &str, target: String, why: Rejection) -> Rejection {
+    async fn refused(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: String,
+        why: Rejection,
+    ) -> Rejection {
         let draft = self.audit(who, action, target, format!("rejected:{}", why.code()));
         let commit = Commit {
             audit: vec![draft],
@@ -114,7 +120,9 @@ impl Hub {
         };
         match self.store.commit(commit).await {
             Ok(CommitOutcome::Committed(_)) => Ok(()),
-            Ok(CommitOutcome::CatalogConflict { reason }) => Err(Rejection::CatalogConflict(reason)),
+            Ok(CommitOutcome::CatalogConflict { reason }) => {
+                Err(Rejection::CatalogConflict(reason))
+            }
             Ok(other) => Err(store_failed(&StoreError::Corrupt(format!(
                 "unexpected outcome {other:?}"
             )))),
@@ -143,7 +151,11 @@ impl Hub {
 
     /// Records a proposal after checking that the catalog it makes loads.
     /// Needs the `admin` role.
-    pub async fn propose(&self, who: &Principal, input: ProposalInput) -> Result<Proposal, Rejection> {
+    pub async fn propose(
+        &self,
+        who: &Principal,
+        input: ProposalInput,
+    ) -> Result<Proposal, Rejection> {
         require(who, &[Role::Admin], "propose catalog changes")?;
         let title = input.title.trim().to_owned();
         if title.is_empty() {
@@ -196,7 +208,12 @@ impl Hub {
             comment: None,
             activated_version: None,
         };
-        let audit = self.audit(who, "propose", format!("proposal:{}", proposal.id), "accepted".into());
+        let audit = self.audit(
+            who,
+            "propose",
+            format!("proposal:{}", proposal.id),
+            "accepted".into(),
+        );
         self.record(vec![CatalogWrite::Propose(proposal.clone())], audit)
             .await?;
         Ok(proposal)
@@ -214,13 +231,19 @@ impl Hub {
     }
 
     /// Rejects a proposal: an approver, or its proposer withdrawing it.
-    pub async fn reject(&self, who: &Principal, id: i64, reason: String) -> Result<Proposal, Rejection> {
+    pub async fn reject(
+        &self,
+        who: &Principal,
+        id: i64,
+        reason: String,
+    ) -> Result<Proposal, Rejection> {
         if reason.trim().is_empty() {
             return Err(Rejection::BadRequest(
                 "field `reason`: say why the proposal is rejected".into(),
             ));
         }
-        self.decide(who, id, ProposalState::Rejected, Some(reason)).await
+        self.decide(who, id, ProposalState::Rejected, Some(reason))
+            .await
     }
 
     async fn decide(
@@ -230,7 +253,11 @@ impl Hub {
         to: ProposalState,
         comment: Option<String>,
     ) -> Result<Proposal, Rejection> {
-        let action = if to == ProposalState::Approved { "approve" } else { "reject" };
+        let action = if to == ProposalState::Approved {
+            "approve"
+        } else {
+            "reject"
+        };
         let target = format!("proposal:{id}");
         let proposal = self.stored_proposal(id).await?;
         let withdrawal = to == ProposalState::Rejected && proposal.proposer == who.name;
@@ -292,7 +319,10 @@ impl Hub {
     }
 
     /// Proposals, newest first, optionally only those in `state`.
-    pub async fn proposals(&self, state: Option<ProposalState>) -> Result<Vec<Proposal>, StoreError> {
+    pub async fn proposals(
+        &self,
+        state: Option<ProposalState>,
+    ) -> Result<Vec<Proposal>, StoreError> {
         self.store.catalog_proposals(state).await
     }
 
@@ -319,7 +349,11 @@ impl Hub {
     /// Needs the `admin` or `approver` role.
     pub async fn activate(&self, who: &Principal, id: i64) -> Result<CatalogVersion, Rejection> {
         let target = format!("proposal:{id}");
-        if let Err(why) = require(who, &[Role::Admin, Role::Approver], "activate catalog changes") {
+        if let Err(why) = require(
+            who,
+            &[Role::Admin, Role::Approver],
+            "activate catalog changes",
+        ) {
             return Err(self.refused(who, "activate", target, why).await);
         }
         let mut running = self.running.lock().await;
@@ -373,7 +407,8 @@ impl Hub {
             format!("version:{}", version.version),
             format!("accepted:proposal:{id}"),
         );
-        self.switch(&mut running, version, vec![decision], audit).await
+        self.switch(&mut running, version, vec![decision], audit)
+            .await
     }
 
     /// Activates a copy of an earlier version as the next version, live:
@@ -496,7 +531,9 @@ impl Hub {
                     Err(poisoned) => *poisoned.into_inner() = Arc::new(gateway),
                 }
             }
-            Err(e) => tracing::error!(error = %e, "delivery did not restart after a failed catalog change; restart the hub"),
+            Err(e) => {
+                tracing::error!(error = %e, "delivery did not restart after a failed catalog change; restart the hub")
+            }
         }
     }
 }

@@ -55,5 +55,7 @@ pub(crate) fn load(
 /// `message` with the temporary directory's path taken out.
 fn relative_to(root: &Path, message: &str) -> String {
     let prefix = format!("{}/", root.display());
-    message.replace(&prefix, "").replace(&root.display().to_string(), ".")
+    message
+        .replace(&prefix, "")
+        .replace(&root.display().to_string(), ".")
 }

@@ -136,12 +136,13 @@ impl Hub {
             None => CatalogFiles::new(),
         };
         let active = Self::version_to_run(&*store, &*clock, &options, directory).await?;
-        let loaded = load::load(&base, &active.files, &options.contract_dirs).map_err(
-            |problems| HubError::Invalid {
-                version: active.version,
-                problems,
-            },
-        )?;
+        let loaded =
+            load::load(&base, &active.files, &options.contract_dirs).map_err(|problems| {
+                HubError::Invalid {
+                    version: active.version,
+                    problems,
+                }
+            })?;
         let gateway = Gateway::new(
             Arc::new(loaded.registry),
             Arc::new(loaded.deployment),
@@ -263,9 +264,9 @@ async fn governed(store: &dyn Store, active: &CatalogVersion) -> Result<bool, St
         return Ok(true);
     }
     let history = store.catalog_history().await?;
-    Ok(history.iter().any(|v| {
-        matches!(v.kind, VersionKind::Activated | VersionKind::RolledBack)
-    }))
+    Ok(history
+        .iter()
+        .any(|v| matches!(v.kind, VersionKind::Activated | VersionKind::RolledBack)))
 }
 
 /// Starts the delivery engine of `gateway`'s catalog.

@@ -9,11 +9,10 @@ impl Gateway {
         key: &str,
     ) -> Result<InFlight<'_>, Rejection> {
         let entry = (principal.name.clone(), key.to_owned());
-        let mut set = self
-            .shared
-            .in_flight
-            .lock()
-            .map_err(|_| unavailable(StoreError::Unavailable("in-flight set poisoned".into())))?;
+        let mut set =
+            self.shared.in_flight.lock().map_err(|_| {
+                unavailable(StoreError::Unavailable("in-flight set poisoned".into()))
+            })?;
         if !set.insert(entry.clone()) {
             return Err(Rejection::IdempotencyKeyInFlight);
         }

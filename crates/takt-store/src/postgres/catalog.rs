@@ -7,7 +7,8 @@ use tokio_postgres::{GenericClient, Row};
 
 use super::unavailable;
 use crate::catalog::{
-    PROPOSAL_COLUMNS, VERSION_COLUMNS, changes, encode_changes, encode_files, files, kind, not_in_state, not_next, state,
+    PROPOSAL_COLUMNS, VERSION_COLUMNS, changes, encode_changes, encode_files, files, kind,
+    not_in_state, not_next, state,
 };
 
 /// Applies one catalog change inside the writer's transaction; `Ok(Err(reason))`
@@ -77,7 +78,10 @@ pub(super) async fn write(
                 return Ok(Ok(()));
             }
             let newest: i64 = c
-                .query_one("SELECT coalesce(max(version), 0) FROM catalog_versions", &[])
+                .query_one(
+                    "SELECT coalesce(max(version), 0) FROM catalog_versions",
+                    &[],
+                )
                 .await
                 .map_err(unavailable)?
                 .get(0);
@@ -97,7 +101,11 @@ fn version_row(r: &Row, with_files: bool) -> Result<CatalogVersion, StoreError> 
         created_at_ms: r.get(5),
         note: r.get(6),
         digest: r.get(7),
-        files: files_text.as_deref().map(files).transpose()?.unwrap_or_default(),
+        files: files_text
+            .as_deref()
+            .map(files)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -142,7 +150,10 @@ fn proposal_row(r: &Row) -> Result<Proposal, StoreError> {
     })
 }
 
-pub(super) async fn proposal(c: &impl GenericClient, id: i64) -> Result<Option<Proposal>, StoreError> {
+pub(super) async fn proposal(
+    c: &impl GenericClient,
+    id: i64,
+) -> Result<Option<Proposal>, StoreError> {
     let sql = format!("SELECT {PROPOSAL_COLUMNS} FROM catalog_proposals WHERE id = $1");
     c.query_opt(&sql, &[&id])
         .await

@@ -11,8 +11,9 @@ use std::pin::Pin;
 
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
-    DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store, StoreError, StoredEvent,
+    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount,
+    DeliveryQuery, DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store,
+    StoreError, StoredEvent,
 };
 use tokio::sync::Mutex;
 use tokio_postgres::Client;

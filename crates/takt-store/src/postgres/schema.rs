@@ -15,7 +15,10 @@ const MIGRATIONS: [(i64, &str); 4] = [
         3,
         include_str!("../../migrations/postgres/0003_delivery_replay.sql"),
     ),
-    (4, include_str!("../../migrations/postgres/0004_catalog.sql")),
+    (
+        4,
+        include_str!("../../migrations/postgres/0004_catalog.sql"),
+    ),
 ];
 
 /// Opens a connection whose `search_path` is `schema` (created if missing).

@@ -6,7 +6,8 @@ use takt_core::store::{CatalogVersion, CatalogWrite, Proposal, ProposalState, St
 
 use super::unavailable;
 use crate::catalog::{
-    PROPOSAL_COLUMNS, VERSION_COLUMNS, changes, encode_changes, encode_files, files, kind, not_in_state, not_next, state,
+    PROPOSAL_COLUMNS, VERSION_COLUMNS, changes, encode_changes, encode_files, files, kind,
+    not_in_state, not_next, state,
 };
 
 /// Applies one catalog change inside the writer's transaction; `Ok(Err(reason))`
@@ -76,7 +77,10 @@ pub(super) fn write(
     }
 }
 
-fn version_row(r: &Row<'_>, with_files: bool) -> rusqlite::Result<Result<CatalogVersion, StoreError>> {
+fn version_row(
+    r: &Row<'_>,
+    with_files: bool,
+) -> rusqlite::Result<Result<CatalogVersion, StoreError>> {
     let kind_name: String = r.get(1)?;
     let files_text: Option<String> = if with_files { r.get(8)? } else { None };
     Ok((|| {
@@ -89,7 +93,11 @@ fn version_row(r: &Row<'_>, with_files: bool) -> rusqlite::Result<Result<Catalog
             created_at_ms: r.get(5).map_err(unavailable)?,
             note: r.get(6).map_err(unavailable)?,
             digest: r.get(7).map_err(unavailable)?,
-            files: files_text.as_deref().map(files).transpose()?.unwrap_or_default(),
+            files: files_text
+                .as_deref()
+                .map(files)
+                .transpose()?
+                .unwrap_or_default(),
         })
     })())
 }

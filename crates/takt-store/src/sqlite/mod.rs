@@ -15,9 +15,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use takt_core::audit::{AuditEntry, AuditHead};
 use takt_core::store::{
-    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount, DeliveryQuery,
-    DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store, StoreError,
-    StoredEvent,
+    AttemptRecord, BoxFuture, CatalogVersion, Commit, CommitOutcome, ContractUsage, DeliveryCount,
+    DeliveryQuery, DeliveryRecord, EventQuery, IdempotencyRecord, Proposal, ProposalState, Store,
+    StoreError, StoredEvent,
 };
 
 use crate::commit::{CommitQueue, queue};

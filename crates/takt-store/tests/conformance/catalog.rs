@@ -89,7 +89,10 @@ pub async fn catalog_versions_follow_each_other_without_gaps(store: Arc<dyn Stor
     let history = store.catalog_history().await.unwrap();
     let numbers: Vec<i64> = history.iter().map(|v| v.version).collect();
     assert_eq!(numbers, [2, 1]);
-    assert!(history.iter().all(|v| v.files.is_empty()), "history lists no files");
+    assert!(
+        history.iter().all(|v| v.files.is_empty()),
+        "history lists no files"
+    );
     assert_eq!(history[0].note, "version 2");
     assert_eq!(history[0].proposal, Some(1));
     // The two refusals wrote no audit entry: two commits, two entries.
@@ -100,7 +103,10 @@ pub async fn proposals_are_decided_once(store: Arc<dyn Store>) {
     committed(&*store, vec![CatalogWrite::Propose(proposal(1))]).await;
     committed(&*store, vec![CatalogWrite::Propose(proposal(2))]).await;
     let taken = committed(&*store, vec![CatalogWrite::Propose(proposal(1))]).await;
-    assert!(matches!(taken, CommitOutcome::CatalogConflict { .. }), "{taken:?}");
+    assert!(
+        matches!(taken, CommitOutcome::CatalogConflict { .. }),
+        "{taken:?}"
+    );
     let decide = |id, from, to, by: &str| CatalogWrite::Decide {
         id,
         from,
@@ -110,7 +116,12 @@ pub async fn proposals_are_decided_once(store: Arc<dyn Store>) {
         comment: Some("looks right".into()),
         version: None,
     };
-    let approve = decide(1, ProposalState::Proposed, ProposalState::Approved, "quality-lead");
+    let approve = decide(
+        1,
+        ProposalState::Proposed,
+        ProposalState::Approved,
+        "quality-lead",
+    );
     assert!(matches!(
         committed(&*store, vec![approve.clone()]).await,
         CommitOutcome::Committed(_)
@@ -137,7 +148,10 @@ pub async fn proposals_are_decided_once(store: Arc<dyn Store>) {
         vec![activate(5), CatalogWrite::Version(version(5, "five"))],
     )
     .await;
-    assert!(matches!(refused, CommitOutcome::CatalogConflict { .. }), "{refused:?}");
+    assert!(
+        matches!(refused, CommitOutcome::CatalogConflict { .. }),
+        "{refused:?}"
+    );
     assert_eq!(
         store.catalog_proposal(1).await.unwrap().unwrap().state,
         ProposalState::Approved,
@@ -151,7 +165,11 @@ pub async fn proposals_are_decided_once(store: Arc<dyn Store>) {
     let activated = store.catalog_proposal(1).await.unwrap().unwrap();
     assert_eq!(activated.state, ProposalState::Activated);
     assert_eq!(activated.activated_version, Some(1));
-    assert_eq!(activated.decided_by.as_deref(), Some("quality-lead"), "kept from the approval");
+    assert_eq!(
+        activated.decided_by.as_deref(),
+        Some("quality-lead"),
+        "kept from the approval"
+    );
     assert_eq!(activated.decided_at_ms, Some(3_000));
     assert_eq!(activated.comment.as_deref(), Some("looks right"));
     assert_eq!(activated.changes, proposal(1).changes);

@@ -44,6 +44,97 @@ pub enum CatalogCommand {
     /// Who still sent a contract (version) in the last days, and which
     /// subscriptions deliver it: asks a running hub, before a retirement.
     Readiness(ReadinessArgs),
+    /// Propose a deployment directory's catalog to a running hub, as a
+    /// change against its active catalog version (needs the admin role).
+    Propose(ProposeArgs),
+    /// Show what a proposal changes, as a unified diff, and whether it
+    /// still applies to the active version.
+    Diff(ProposalIdArgs),
+    /// Approve a proposal (needs the approver role; not your own proposal).
+    Approve(ApproveArgs),
+    /// Reject a proposal (an approver), or withdraw your own.
+    Reject(RejectArgs),
+    /// Activate an approved proposal: the hub runs it from the next request on.
+    Activate(ProposalIdArgs),
+    /// Activate a copy of an earlier catalog version, exactly as it was.
+    Rollback(RollbackArgs),
+    /// List the catalog versions of a running hub, newest (active) first.
+    History(HubArgs),
+    /// List a running hub's proposals, newest first.
+    Proposals(ProposalsArgs),
+}
+
+/// A running hub's admin API.
+#[derive(Debug, Args)]
+pub struct HubArgs {
+    #[command(flatten)]
+    pub admin: crate::cli::AdminArgs,
+}
+
+/// Arguments of `takt catalog propose`.
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    #[command(flatten)]
+    pub admin: crate::cli::AdminArgs,
+    /// The deployment directory whose catalog files are proposed (takt.toml is not part of the catalog).
+    pub dir: PathBuf,
+    /// What the change does, in one line.
+    #[arg(long, short)]
+    pub title: String,
+    /// The catalog version the directory was edited from (default: the active one).
+    #[arg(long, value_name = "VERSION")]
+    pub base: Option<i64>,
+}
+
+/// A proposal on a running hub.
+#[derive(Debug, Args)]
+pub struct ProposalIdArgs {
+    #[command(flatten)]
+    pub admin: crate::cli::AdminArgs,
+    /// The proposal's number.
+    pub id: i64,
+}
+
+/// Arguments of `takt catalog approve`.
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    #[command(flatten)]
+    pub proposal: ProposalIdArgs,
+    /// A comment kept with the approval.
+    #[arg(long, short)]
+    pub comment: Option<String>,
+}
+
+/// Arguments of `takt catalog reject`.
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    #[command(flatten)]
+    pub proposal: ProposalIdArgs,
+    /// Why it is rejected.
+    #[arg(long, short)]
+    pub reason: String,
+}
+
+/// Arguments of `takt catalog rollback`.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub admin: crate::cli::AdminArgs,
+    /// The catalog version to restore.
+    pub version: i64,
+    /// Why, for the history and the audit trail.
+    #[arg(long, short)]
+    pub reason: Option<String>,
+}
+
+/// Arguments of `takt catalog proposals`.
+#[derive(Debug, Args)]
+pub struct ProposalsArgs {
+    #[command(flatten)]
+    pub admin: crate::cli::AdminArgs,
+    /// Only proposals in this state.
+    #[arg(long, value_parser = ["proposed", "approved", "rejected", "activated"])]
+    pub state: Option<String>,
 }
 
 /// Arguments of `takt catalog readiness`.

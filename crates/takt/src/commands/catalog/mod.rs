@@ -1,6 +1,8 @@
 //! `takt catalog …`: impact analysis, the graph and scaffolding, read from
-//! the deployment directory (`--config DIR`).
+//! the deployment directory (`--config DIR`); readiness and the governed
+//! changes (propose, approve, activate, roll back) on a running hub.
 
+mod govern;
 mod graph;
 mod impact;
 mod readiness;
@@ -30,6 +32,14 @@ pub fn run(
             scaffold::run(contracts, args, out)
         }
         CatalogCommand::Readiness(args) => readiness::run(args, out),
+        CatalogCommand::Propose(args) => govern::propose(args, out),
+        CatalogCommand::Diff(args) => govern::diff(args, out),
+        CatalogCommand::Approve(args) => govern::approve(args, out),
+        CatalogCommand::Reject(args) => govern::reject(args, out),
+        CatalogCommand::Activate(args) => govern::activate(args, out),
+        CatalogCommand::Rollback(args) => govern::rollback(args, out),
+        CatalogCommand::History(args) => govern::history(args, out),
+        CatalogCommand::Proposals(args) => govern::proposals(args, out),
     }
 }
 
