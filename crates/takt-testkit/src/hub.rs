@@ -25,11 +25,17 @@ impl Drop for Hub {
 /// Starts `bin serve --config <config> --db <db>` on 127.0.0.1:0 and waits
 /// for its "listening" line.
 pub fn start_hub(bin: &Path, config: &Path, db: &Path) -> Hub {
+    start_hub_with(bin, config, db, &[])
+}
+
+/// [`start_hub`] with more arguments for `takt serve` (e.g. `--adopt`).
+pub fn start_hub_with(bin: &Path, config: &Path, db: &Path, more: &[&str]) -> Hub {
     let mut child = Command::new(bin)
         .args(["serve", "--config"])
         .arg(config)
         .arg("--db")
         .arg(db)
+        .args(more)
         .args([
             "--data-listen",
             "127.0.0.1:0",
