@@ -17,7 +17,8 @@ use takt_core::store::{
 use takt_engine::{Gateway, GatewayOptions, IngestRequest, Rejection, Route, SystemClock};
 use takt_store::{SqliteOptions, SqliteStore};
 
-/// A real store whose commits take `delay` longer: a fault switch, not a mock.
+/// A real store whose commits of messages take `delay` longer: a fault
+/// switch, not a mock.
 struct Slow {
     inner: SqliteStore,
     delay: Duration,
@@ -26,7 +27,9 @@ struct Slow {
 impl Store for Slow {
     fn commit(&self, commit: Commit) -> BoxFuture<'_, Result<CommitOutcome, StoreError>> {
         Box::pin(async move {
-            tokio::time::sleep(self.delay).await;
+            if !commit.events.is_empty() {
+                tokio::time::sleep(self.delay).await;
+            }
             self.inner.commit(commit).await
         })
     }
@@ -233,4 +236,104 @@ async fn the_same_key_in_flight_is_refused_with_409() {
             .len(),
         1
     );
+}
+
+/// A catalog change activated while a message is being committed: that
+/// request finishes on the catalog version it started with (accepted), the
+/// next one meets the new version (refused: the interface no longer
+/// carries the contract).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_under_way_finishes_on_its_catalog_version() {
+    use takt_engine::catalog::{Hub, HubOptions, ProposalInput};
+    use takt_engine::{Principal, PrincipalKind};
+    use takt_model::config::Role;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Slow {
+        inner: SqliteStore::open(&dir.path().join("takt.db"), SqliteOptions::default()).unwrap(),
+        delay: Duration::from_millis(800),
+    });
+    let options = GatewayOptions {
+        max_batch_events: 10,
+        idempotency_retention_ms: 60_000,
+        store_quota_bytes: 0,
+    };
+    let hub = Hub::start(
+        Deployment::load(&root().join("examples/acme")).unwrap(),
+        store,
+        Arc::new(SystemClock),
+        options,
+        HubOptions {
+            contract_dirs: Vec::new(),
+            secrets: Arc::new(|_: &str| None),
+            grace: Duration::from_secs(1),
+            adopt: false,
+            started_by: "test".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let gateway = hub.gateway();
+    let admin = gateway
+        .authenticate(Some("acme-demo-integration-admin"))
+        .unwrap();
+    let approver = Principal {
+        name: "quality-lead".into(),
+        kind: PrincipalKind::Operator,
+        sites: Vec::new(),
+        roles: vec![Role::Approver],
+    };
+    let mes = gateway
+        .authenticate(Some("acme-demo-mes-plant2020"))
+        .unwrap();
+    let interface = "interfaces/mes2020-production.toml";
+    let edited = std::fs::read_to_string(root().join("examples/acme").join(interface))
+        .unwrap()
+        .replace("    \"mfg.operation.completed.v1\",\n", "");
+    let proposal = hub
+        .propose(
+            &admin,
+            ProposalInput {
+                title: "plant 2020 stops confirming operations".into(),
+                changes: Some([(interface.to_owned(), Some(edited))].into()),
+                ..ProposalInput::default()
+            },
+        )
+        .await
+        .unwrap();
+    hub.approve(&approver, proposal.id, None).await.unwrap();
+
+    let body = std::fs::read(
+        root().join("contracts/mfg.operation.completed.v1/examples/valid-final-no-scrap.json"),
+    )
+    .unwrap();
+    let request = |key: &str| IngestRequest {
+        route: Route::Events,
+        body: body.clone(),
+        batch: false,
+        idempotency_key: Some(key.into()),
+        header_sites: Vec::new(),
+    };
+    let under_way = {
+        let (gateway, mes, request) = (hub.gateway(), mes.clone(), request("before"));
+        tokio::spawn(async move { gateway.ingest(&mes, request).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let version = hub.activate(&admin, proposal.id).await.unwrap();
+    assert_eq!(version.version, 2);
+    assert!(
+        !under_way.is_finished(),
+        "the activation overlapped the request"
+    );
+    let accepted = under_way.await.unwrap();
+    assert!(
+        accepted.as_ref().is_ok_and(|a| a.status == 202),
+        "{accepted:?}"
+    );
+    let after = hub.gateway().ingest(&mes, request("after")).await;
+    assert!(
+        matches!(after, Err(Rejection::Forbidden { .. })),
+        "the next request meets version 2: {after:?}"
+    );
+    hub.stop().await;
 }
