@@ -238,6 +238,13 @@ async fn a_reviewed_change_goes_live_and_a_rollback_restores_exactly_what_ran() 
         "version 3 holds version 1's files"
     );
     assert_ne!(first["files"], second["files"]);
+    let metrics = reqwest::get(format!("{}/metrics", hub.admin))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("takt_catalog_version 3"), "{metrics}");
     let again = failure(&takt(&hub, ADMIN, &["catalog", "rollback", "1"]));
     assert!(again.contains("nothing to roll back"), "{again}");
 

@@ -186,8 +186,7 @@ impl Hub {
                 base.version
             )));
         }
-        load::load(&self.base, &proposed, &self.options.contract_dirs)
-            .map_err(Rejection::CatalogInvalid)?;
+        self.load(proposed).await?;
         // Ids are taken one above the highest; a race between instances is
         // a conflict the proposer repeats.
         let newest = self
@@ -458,6 +457,16 @@ impl Hub {
         self.switch(&mut running, version, Vec::new(), audit).await
     }
 
+    /// Loads and checks a catalog off the runtime's threads (it writes
+    /// files and compiles every schema and mapping).
+    async fn load(&self, files: CatalogFiles) -> Result<load::Loaded, Rejection> {
+        let (base, dirs) = (self.base.clone(), self.options.contract_dirs.clone());
+        tokio::task::spawn_blocking(move || load::load(&base, &files, &dirs))
+            .await
+            .map_err(|e| Rejection::CatalogInvalid(vec![format!("the check did not finish: {e}")]))?
+            .map_err(Rejection::CatalogInvalid)
+    }
+
     /// Loads `version`, restarts delivery on it, records it (with
     /// `writes`), and hands new requests its gateway. Nothing is recorded
     /// unless the version runs; on any failure the previous one keeps
@@ -469,8 +478,7 @@ impl Hub {
         mut writes: Vec<CatalogWrite>,
         audit: AuditDraft,
     ) -> Result<CatalogVersion, Rejection> {
-        let loaded = load::load(&self.base, &version.files, &self.options.contract_dirs)
-            .map_err(Rejection::CatalogInvalid)?;
+        let loaded = self.load(version.files.clone()).await?;
         let old = self.gateway();
         let gateway = old
             .successor(Arc::new(loaded.registry), Arc::new(loaded.deployment))
@@ -505,7 +513,7 @@ impl Hub {
         if let Err(e) = gateway.refresh_pressure().await {
             tracing::debug!(error = %e, "back-pressure not refreshed after the catalog change");
         }
-        tracing::info!(version = version.version, kind = version.kind.as_str(), digest = %version.digest, "catalog version active");
+        super::announce(&version);
         Ok(CatalogVersion {
             files: CatalogFiles::new(),
             ..version

@@ -11,6 +11,10 @@
 //! started with; delivery workers stop and resume from their durable
 //! cursors. A **rollback** activates a copy of an earlier version.
 //!
+//! With several instances on one PostgreSQL store, the instance that
+//! activates applies the version at once; the others apply it at their
+//! next start (they run the store's active version, see below).
+//!
 //! At start the deployment directory is compared with the active version:
 //! an empty store imports it as version 1; a directory that changed since
 //! is recorded as a new version while no proposal has been activated
@@ -156,7 +160,7 @@ impl Hub {
         })?;
         let delivery = start_delivery(&gateway, &options)?;
         gateway.attach_delivery(delivery.clone());
-        tracing::info!(version = active.version, digest = %active.digest, "catalog version active");
+        announce(&active);
         Ok(Self {
             current: RwLock::new(Arc::new(gateway)),
             running: tokio::sync::Mutex::new(Running {
@@ -267,6 +271,13 @@ async fn governed(store: &dyn Store, active: &CatalogVersion) -> Result<bool, St
     Ok(history
         .iter()
         .any(|v| matches!(v.kind, VersionKind::Activated | VersionKind::RolledBack)))
+}
+
+/// Logs the version now active and sets the `takt_catalog_version` gauge.
+fn announce(version: &CatalogVersion) {
+    tracing::info!(version = version.version, kind = version.kind.as_str(), digest = %version.digest, "catalog version active");
+    #[allow(clippy::cast_precision_loss)] // version numbers stay far below 2^52
+    metrics::gauge!("takt_catalog_version").set(version.version as f64);
 }
 
 /// Starts the delivery engine of `gateway`'s catalog.
