@@ -120,7 +120,13 @@ fn root() -> &'static Path {
 }
 
 fn acme_gateway(store: Arc<dyn Store>) -> Gateway {
-    let deployment = Deployment::load(&root().join("examples/acme")).unwrap();
+    acme_gateway_with(store, |_| {})
+}
+
+/// The acme gateway with `edit` applied to its deployment first.
+fn acme_gateway_with(store: Arc<dyn Store>, edit: impl FnOnce(&mut Deployment)) -> Gateway {
+    let mut deployment = Deployment::load(&root().join("examples/acme")).unwrap();
+    edit(&mut deployment);
     let registry =
         Registry::load(&deployment.contracts_dir().into_iter().collect::<Vec<_>>()).unwrap();
     let options = GatewayOptions {
@@ -336,4 +342,55 @@ async fn a_request_under_way_finishes_on_its_catalog_version() {
         "the next request meets version 2: {after:?}"
     );
     hub.stop().await;
+}
+
+/// An interface that pins the versions its producers send refuses the
+/// others, naming the versions it takes; a pinned version goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interface_refuses_versions_it_does_not_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let store =
+        Arc::new(SqliteStore::open(&dir.path().join("takt.db"), SqliteOptions::default()).unwrap());
+    let gateway = acme_gateway_with(store, |deployment| {
+        let interface = deployment.interfaces.get_mut("mes1010-production").unwrap();
+        interface
+            .contract_versions
+            .insert("mfg.material.consumed.v1".into(), vec!["1.1".into()]);
+    });
+    let mes = gateway
+        .authenticate(Some("acme-demo-mes-plant1010"))
+        .unwrap();
+    let post = |example: &str| IngestRequest {
+        route: Route::Events,
+        body: std::fs::read(
+            root()
+                .join("contracts/mfg.material.consumed.v1/examples")
+                .join(example),
+        )
+        .unwrap(),
+        batch: false,
+        idempotency_key: None,
+        header_sites: Vec::new(),
+    };
+    let refused = gateway.ingest(&mes, post("valid-lot-managed.json")).await;
+    let Err(Rejection::Invalid(violations)) = refused else {
+        panic!("a 1.0 message is refused: {refused:?}");
+    };
+    assert_eq!(violations.len(), 1);
+    assert_eq!(violations[0].pointer, "/dataschema");
+    assert_eq!(violations[0].rule, "contract_versions");
+    assert!(
+        violations[0]
+            .message
+            .contains("at version 1.1 only, not 1.0")
+            && violations[0]
+                .message
+                .contains("urn:takt:schema:mfg.material.consumed.v1:1.1"),
+        "{}",
+        violations[0].message
+    );
+    let accepted = gateway
+        .ingest(&mes, post("valid-with-equipment.json"))
+        .await;
+    assert!(accepted.is_ok_and(|a| a.status == 202));
 }

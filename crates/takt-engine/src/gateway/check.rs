@@ -70,7 +70,9 @@ impl Gateway {
         let mut violations = Vec::new();
         for (index, (message, interface)) in messages.into_iter().zip(interfaces).enumerate() {
             let found = match self.registry.validate(message) {
-                Ok(validated) => match route_violation(route, &validated) {
+                Ok(validated) => match route_violation(route, &validated)
+                    .or_else(|| self.pin_violation(&interface, &validated))
+                {
                     None => {
                         checked.push(Checked {
                             validated,
@@ -94,6 +96,38 @@ impl Gateway {
         } else {
             Err(Rejection::Invalid(violations))
         }
+    }
+}
+
+impl Gateway {
+    /// An interface that pins the versions its producers send
+    /// (`contract_versions`) refuses the others: a v1.0 producer on a
+    /// `["1.1"]` interface is told which versions it may send.
+    fn pin_violation(&self, interface: &str, validated: &Validated<'_>) -> Option<Violation> {
+        let contract = validated.contract.contract().as_str();
+        let pinned = self
+            .deployment
+            .interfaces
+            .get(interface)?
+            .contract_versions
+            .get(contract)?;
+        let version = validated.contract.id.version.to_string();
+        if pinned.contains(&version) {
+            return None;
+        }
+        Some(Violation::new(
+            "/dataschema",
+            "contract_versions",
+            format!(
+                "interface {interface} carries {contract} at version {} only, not {version}: send {}",
+                pinned.join(", "),
+                pinned
+                    .iter()
+                    .map(|v| format!("urn:takt:schema:{contract}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        ))
     }
 }
 
