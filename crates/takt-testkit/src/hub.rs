@@ -1,5 +1,6 @@
 //! A `takt serve` child process on ephemeral ports.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -30,12 +31,21 @@ pub fn start_hub(bin: &Path, config: &Path, db: &Path) -> Hub {
 
 /// [`start_hub`] with more arguments for `takt serve` (e.g. `--adopt`).
 pub fn start_hub_with(bin: &Path, config: &Path, db: &Path, more: &[&str]) -> Hub {
+    let mut args = vec![
+        OsStr::new("--config"),
+        config.as_os_str(),
+        OsStr::new("--db"),
+        db.as_os_str(),
+    ];
+    args.extend(more.iter().map(OsStr::new));
+    start_serve(bin, &args)
+}
+
+/// Starts `bin serve <args>` on 127.0.0.1:0 and waits for its "listening" line.
+pub fn start_serve(bin: &Path, args: &[&OsStr]) -> Hub {
     let mut child = Command::new(bin)
-        .args(["serve", "--config"])
-        .arg(config)
-        .arg("--db")
-        .arg(db)
-        .args(more)
+        .arg("serve")
+        .args(args)
         .args([
             "--data-listen",
             "127.0.0.1:0",

@@ -14,7 +14,9 @@ mod erp;
 mod hub;
 
 pub use erp::{Attempt, Effect, Erp, Fault, Rule};
-pub use hub::{Hub, copy_dir, example, get_json, post_json, repository, start_hub, start_hub_with};
+pub use hub::{
+    Hub, copy_dir, example, get_json, post_json, repository, start_hub, start_hub_with, start_serve,
+};
 
 /// Polls `check` every 20 ms until it is true or `within` has passed;
 /// returns whether it became true.

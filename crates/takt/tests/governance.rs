@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 
 use takt_testkit::{
-    Hub, copy_dir, example, get_json, post_json, repository, start_hub, start_hub_with,
+    Hub, copy_dir, example, get_json, post_json, repository, start_hub, start_hub_with, start_serve,
 };
 
 const ADMIN: &str = "acme-demo-integration-admin";
@@ -352,4 +352,79 @@ async fn bad_proposals_are_refused_naming_the_file_and_field() {
     let (status, problem) = post_json(&format!("{url}/{id}/activate"), ADMIN, &json!({})).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "urn:takt:problem:catalog_conflict");
+}
+
+/// The machine's PostgreSQL (`TAKT_TEST_POSTGRES`, default: loopback, trust
+/// auth, database `test`). It must be reachable: a missing server fails.
+fn postgres_url() -> String {
+    std::env::var("TAKT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=test".into())
+}
+
+/// Runs `sql` on the test database.
+async fn postgres(sql: &str) {
+    let (client, connection) = tokio_postgres::connect(&postgres_url(), tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {:?} is required: {e}", postgres_url()));
+    tokio::spawn(connection);
+    client.batch_execute(sql).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_activated_on_one_instance_runs_on_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, approver) = deployment(dir.path());
+    let schema = format!("takt_follow_{}", std::process::id());
+    postgres(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+    let settings = config.join("takt.toml");
+    let text = std::fs::read_to_string(&settings).unwrap().replace(
+        "kind = \"sqlite\"\npath = \"takt-data/takt.db\"",
+        &format!(
+            "kind = \"postgres\"\nurl = \"{}\"\nschema = \"{schema}\"",
+            postgres_url()
+        ),
+    );
+    assert!(text.contains(&schema), "the storage section was rewritten");
+    std::fs::write(&settings, text).unwrap();
+    let bin = Path::new(env!("CARGO_BIN_EXE_takt"));
+    let args = [std::ffi::OsStr::new("--config"), config.as_os_str()];
+    let (first, second) = (start_serve(bin, &args), start_serve(bin, &args));
+    assert_eq!(confirm(&second, 1).await, 202);
+
+    let edited = without_confirmations(&config, dir.path());
+    let title = "plant 2020 stops confirming operations";
+    let proposed = json_of(&takt(
+        &first,
+        ADMIN,
+        &[
+            "catalog",
+            "propose",
+            edited.to_str().unwrap(),
+            "--title",
+            title,
+        ],
+    ));
+    let id = proposed["id"].as_i64().unwrap().to_string();
+    json_of(&takt(&first, &approver, &["catalog", "approve", &id]));
+    let version = json_of(&takt(&first, ADMIN, &["catalog", "activate", &id]));
+    assert_eq!(version["version"], 2);
+    assert_ne!(
+        confirm(&first, 2).await,
+        202,
+        "the activating instance at once"
+    );
+
+    // The other instance looks every two seconds.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut n = 3;
+    while confirm(&second, n).await == 202 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the second instance never followed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        n += 1;
+    }
+    drop((first, second));
+    postgres(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
 }

@@ -2,8 +2,6 @@
 //! Each is audited, refusals included; each checks the principal's role
 //! here, whatever the caller (admin API, tests) did before.
 
-use std::sync::Arc;
-
 use takt_core::audit::AuditDraft;
 use takt_core::catalog::snapshot;
 use takt_core::store::{
@@ -12,8 +10,8 @@ use takt_core::store::{
 };
 use takt_model::config::Role;
 
-use super::{Hub, Running, load, start_delivery};
-use crate::{Gateway, Principal, Rejection};
+use super::Hub;
+use crate::{Principal, Rejection};
 
 /// What a proposal brings: the whole catalog as it should be (`files`,
 /// e.g. a directory read by `takt catalog propose`), or only the `changes`
@@ -71,7 +69,7 @@ fn require(who: &Principal, roles: &[Role], doing: &str) -> Result<(), Rejection
     )))
 }
 
-fn store_failed(e: &StoreError) -> Rejection {
+pub(super) fn store_failed(e: &StoreError) -> Rejection {
     tracing::error!(error = %e, "catalog change not recorded");
     Rejection::Unavailable {
         detail: "the hub cannot record catalog changes right now".into(),
@@ -112,7 +110,11 @@ impl Hub {
 
     /// Writes `writes` with one audit entry; a precondition that no longer
     /// holds is a conflict.
-    async fn record(&self, writes: Vec<CatalogWrite>, audit: AuditDraft) -> Result<(), Rejection> {
+    pub(super) async fn record(
+        &self,
+        writes: Vec<CatalogWrite>,
+        audit: AuditDraft,
+    ) -> Result<(), Rejection> {
         let commit = Commit {
             catalog: writes,
             audit: vec![audit],
@@ -406,7 +408,7 @@ impl Hub {
             format!("version:{}", version.version),
             format!("accepted:proposal:{id}"),
         );
-        self.switch(&mut running, version, vec![decision], audit)
+        self.switch(&mut running, version, Some((vec![decision], audit)))
             .await
     }
 
@@ -454,94 +456,7 @@ impl Hub {
             format!("version:{}", version.version),
             format!("accepted:restores:{to}"),
         );
-        self.switch(&mut running, version, Vec::new(), audit).await
-    }
-
-    /// Loads and checks a catalog off the runtime's threads (it writes
-    /// files and compiles every schema and mapping).
-    async fn load(&self, files: CatalogFiles) -> Result<load::Loaded, Rejection> {
-        let (base, dirs) = (self.base.clone(), self.options.contract_dirs.clone());
-        tokio::task::spawn_blocking(move || load::load(&base, &files, &dirs))
+        self.switch(&mut running, version, Some((Vec::new(), audit)))
             .await
-            .map_err(|e| Rejection::CatalogInvalid(vec![format!("the check did not finish: {e}")]))?
-            .map_err(Rejection::CatalogInvalid)
-    }
-
-    /// Loads `version`, restarts delivery on it, records it (with
-    /// `writes`), and hands new requests its gateway. Nothing is recorded
-    /// unless the version runs; on any failure the previous one keeps
-    /// running.
-    async fn switch(
-        &self,
-        running: &mut Running,
-        version: CatalogVersion,
-        mut writes: Vec<CatalogWrite>,
-        audit: AuditDraft,
-    ) -> Result<CatalogVersion, Rejection> {
-        let loaded = self.load(version.files.clone()).await?;
-        let old = self.gateway();
-        let gateway = old
-            .successor(Arc::new(loaded.registry), Arc::new(loaded.deployment))
-            .map_err(|e| Rejection::CatalogInvalid(vec![e.to_string()]))?;
-        // One delivery engine at a time: the old one stops (attempts under
-        // way get the grace period) before the new one resumes from the
-        // durable cursors.
-        if let Some(engine) = running.delivery.take() {
-            engine.stop().await;
-        }
-        let delivery = match start_delivery(&gateway, &self.options) {
-            Ok(engine) => engine,
-            Err(e) => {
-                self.resume(running, &old);
-                return Err(Rejection::CatalogInvalid(vec![e.to_string()]));
-            }
-        };
-        writes.push(CatalogWrite::Version(version.clone()));
-        if let Err(why) = self.record(writes, audit).await {
-            delivery.stop().await;
-            self.resume(running, &old);
-            return Err(why);
-        }
-        gateway.attach_delivery(delivery.clone());
-        running.delivery = Some(delivery);
-        running.version = version.version;
-        let gateway = Arc::new(gateway);
-        match self.current.write() {
-            Ok(mut current) => *current = gateway.clone(),
-            Err(poisoned) => *poisoned.into_inner() = gateway.clone(),
-        }
-        if let Err(e) = gateway.refresh_pressure().await {
-            tracing::debug!(error = %e, "back-pressure not refreshed after the catalog change");
-        }
-        super::announce(&version);
-        Ok(CatalogVersion {
-            files: CatalogFiles::new(),
-            ..version
-        })
-    }
-
-    /// Runs the previous version's delivery again after a failed change,
-    /// on a fresh gateway of the same catalog (a gateway holds one engine).
-    fn resume(&self, running: &mut Running, old: &Gateway) {
-        let again = old
-            .successor(old.shared_registry(), old.shared_deployment())
-            .map_err(|e| e.to_string())
-            .and_then(|gateway| {
-                let engine = start_delivery(&gateway, &self.options).map_err(|e| e.to_string())?;
-                gateway.attach_delivery(engine.clone());
-                Ok((gateway, engine))
-            });
-        match again {
-            Ok((gateway, engine)) => {
-                running.delivery = Some(engine);
-                match self.current.write() {
-                    Ok(mut current) => *current = Arc::new(gateway),
-                    Err(poisoned) => *poisoned.into_inner() = Arc::new(gateway),
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "delivery did not restart after a failed catalog change; restart the hub")
-            }
-        }
     }
 }

@@ -12,8 +12,8 @@
 //! cursors. A **rollback** activates a copy of an earlier version.
 //!
 //! With several instances on one PostgreSQL store, the instance that
-//! activates applies the version at once; the others apply it at their
-//! next start (they run the store's active version, see below).
+//! activates applies the version at once; the others find it with
+//! [`Hub::follow`], which `takt serve` calls every two seconds.
 //!
 //! At start the deployment directory is compared with the active version:
 //! an empty store imports it as version 1; a directory that changed since
@@ -23,6 +23,7 @@
 
 mod govern;
 mod load;
+mod switch;
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};

@@ -88,6 +88,7 @@ async fn serve(
     let purge = tokio::spawn(purge_expired_keys(store.clone()));
     let audit_anonymous = tokio::spawn(audit_unauthenticated(hub.clone()));
     let gauges = tokio::spawn(refresh_pressure(hub.clone()));
+    let follow = tokio::spawn(follow_catalog(hub.clone()));
     takt_http::serve(
         listeners,
         shutdown_signal(),
@@ -97,6 +98,7 @@ async fn serve(
     purge.abort();
     audit_anonymous.abort();
     gauges.abort();
+    follow.abort();
     // Attempts under way get the grace period; what is cut off is sent
     // again at the next start (or is in doubt, for a destination that
     // cannot de-duplicate).
@@ -130,6 +132,27 @@ async fn refresh_pressure(hub: Arc<Hub>) {
         tick.tick().await;
         if let Err(e) = hub.gateway().refresh_pressure().await {
             tracing::debug!(error = %e, "back-pressure and delivery gauges not refreshed");
+        }
+    }
+}
+
+/// Every two seconds: runs a catalog version another instance on the same
+/// store activated.
+async fn follow_catalog(hub: Arc<Hub>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tick.tick().await;
+        match hub.follow().await {
+            Ok(None) => {}
+            Ok(Some(version)) => {
+                tracing::info!(
+                    version,
+                    "catalog version activated by another instance applied"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the catalog version activated by another instance could not be applied")
+            }
         }
     }
 }
