@@ -21,7 +21,8 @@ mod rejection;
 pub mod sync;
 
 pub use gateway::{
-    Accepted, DeprecationNotice, Gateway, GatewayOptions, IngestRequest, Route, SystemClock,
+    Accepted, DeprecationNotice, Gateway, GatewayOptions, IngestRequest, Route, SecretSource,
+    SystemClock,
 };
 pub use jwt::JwtVerifier;
 pub use principals::{Principal, PrincipalKind, Principals};

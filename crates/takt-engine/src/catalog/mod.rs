@@ -38,19 +38,16 @@ use takt_core::store::{
 };
 
 use crate::delivery::{DeliveryEngine, DeliveryError, DeliveryOptions};
-use crate::{Gateway, GatewayOptions};
+use crate::{Gateway, GatewayOptions, SecretSource};
 
 pub use govern::{ProposalDiff, ProposalInput};
-
-/// Reads a secret (token, password, signing key) by name.
-pub type SecretSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// How the hub runs its catalog.
 pub struct HubOptions {
     /// Contract directories beyond the built-in ones and the catalog's own
     /// `contracts/` (`takt --contracts`).
     pub contract_dirs: Vec<PathBuf>,
-    /// Where connectors read their secrets.
+    /// Where connectors (subscriptions and `[sync]` destinations) read their secrets.
     pub secrets: SecretSource,
     /// How long stopping delivery workers wait for attempts under way.
     pub grace: Duration,
@@ -148,12 +145,13 @@ impl Hub {
                     problems,
                 }
             })?;
-        let gateway = Gateway::new(
+        let gateway = Gateway::with_secrets(
             Arc::new(loaded.registry),
             Arc::new(loaded.deployment),
             store.clone(),
             clock.clone(),
             gateway_options,
+            options.secrets.clone(),
         )
         .map_err(|e| HubError::Invalid {
             version: active.version,

@@ -134,7 +134,12 @@ struct Shared {
     unauthenticated: Mutex<BTreeMap<&'static str, u64>>,
     /// Bumped after every commit that stored events: delivery workers wait on it.
     appended: tokio::sync::watch::Sender<u64>,
+    /// Where `[sync]` connectors read their secrets.
+    secrets: SecretSource,
 }
+
+/// Reads a secret (token, password, signing key) by name.
+pub type SecretSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// The gateway: shared by every request handler. Immutable but for its
 /// counters: a catalog change builds its [`successor`](Gateway::successor).
@@ -178,10 +183,25 @@ impl Gateway {
         clock: Arc<dyn Clock>,
         options: GatewayOptions,
     ) -> takt_core::Result<Self> {
+        let from_env: SecretSource = Arc::new(|name: &str| std::env::var(name).ok());
+        Self::with_secrets(registry, deployment, store, clock, options, from_env)
+    }
+
+    /// [`Gateway::new`] with `[sync]` connectors reading their secrets from
+    /// `secrets` instead of the environment.
+    pub fn with_secrets(
+        registry: Arc<Registry>,
+        deployment: Arc<Deployment>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        options: GatewayOptions,
+        secrets: SecretSource,
+    ) -> takt_core::Result<Self> {
         let shared = Arc::new(Shared {
             in_flight: Mutex::new(HashSet::new()),
             unauthenticated: Mutex::new(BTreeMap::new()),
             appended: tokio::sync::watch::channel(0).0,
+            secrets,
         });
         Self::build(registry, deployment, store, clock, options, shared)
     }
@@ -220,9 +240,8 @@ impl Gateway {
             .iter()
             .map(|(name, source)| Ok((name.clone(), NativeInterface::compile(source)?)))
             .collect::<takt_core::Result<HashMap<_, _>>>()?;
-        // Secrets come from the environment, as `takt serve` gives them to
-        // the delivery engine.
-        let sync = crate::sync::routes(&deployment, &registry, &|name| std::env::var(name).ok())?;
+        let secrets = shared.secrets.clone();
+        let sync = crate::sync::routes(&deployment, &registry, &|name| secrets(name))?;
         let lifecycles = takt_core::lifecycle::ContractLifecycles::new(&deployment.lifecycle);
         Ok(Self {
             natives,
