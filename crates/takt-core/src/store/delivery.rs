@@ -173,6 +173,27 @@ pub struct DeliveryQuery {
     pub limit: usize,
 }
 
+impl DeliveryQuery {
+    /// `(subscription, at_ms)` when this asks only for one subscription's
+    /// due heads (after `after_seq`, at most `limit`): the question a
+    /// delivery worker asks over and over while it drains, which the
+    /// stores answer with a query of its own over the records that hold
+    /// their key.
+    pub fn due_heads_only(&self) -> Option<(&str, i64)> {
+        let plain = self.states.is_empty()
+            && self.key.is_none()
+            && !self.only_holding
+            && self.contract.is_none()
+            && self.site.is_none()
+            && self.reason_contains.is_none()
+            && self.updated_before_ms.is_none();
+        match (&self.subscription, self.due_heads_at_ms) {
+            (Some(subscription), Some(at_ms)) if plain => Some((subscription, at_ms)),
+            _ => None,
+        }
+    }
+}
+
 /// How many records of a subscription are in one state, and the oldest
 /// accepted time among them.
 #[derive(Debug, Clone, PartialEq, Eq)]

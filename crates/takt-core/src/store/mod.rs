@@ -253,6 +253,22 @@ pub trait Store: Send + Sync {
         })
     }
 
+    /// The events at positions `seqs` that the log holds, in position
+    /// order: a draining delivery worker reads the messages it hands out
+    /// in one query. At most [`EventQuery`]'s page size of positions.
+    fn events_at(&self, seqs: Vec<i64>) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        Box::pin(async move {
+            let mut sorted = seqs;
+            sorted.sort_unstable();
+            sorted.dedup();
+            let mut found = Vec::with_capacity(sorted.len());
+            for seq in sorted {
+                found.extend(self.event_at(seq).await?);
+            }
+            Ok(found)
+        })
+    }
+
     /// The delivery record of message `seq` on `subscription`, if there is one.
     fn delivery_record(
         &self,

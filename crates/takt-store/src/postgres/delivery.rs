@@ -119,10 +119,40 @@ fn record(r: &Row) -> Result<DeliveryRecord, StoreError> {
     })
 }
 
+/// Each key's oldest holding record, if it is pending and due, in position
+/// order: over the records that hold their key (partial indexes), so that
+/// records already delivered are never stepped over.
+async fn due_heads(
+    c: &impl GenericClient,
+    subscription: &str,
+    at_ms: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM deliveries d
+         WHERE d.subscription = $1 AND d.holds_key AND d.seq > $2
+           AND d.state = 'pending' AND d.next_attempt_at_ms <= $3
+           AND NOT EXISTS (
+                SELECT 1 FROM deliveries o
+                WHERE o.subscription = d.subscription AND o.key = d.key AND o.holds_key AND o.seq < d.seq)
+         ORDER BY d.seq LIMIT $4"
+    );
+    let rows = c
+        .query(&sql, &[&subscription, &after_seq, &at_ms, &limit])
+        .await
+        .map_err(unavailable)?;
+    rows.iter().map(record).collect()
+}
+
 pub(super) async fn records(
     c: &impl GenericClient,
     q: &DeliveryQuery,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
+    if let Some((subscription, at_ms)) = q.due_heads_only() {
+        let limit = q.limit.clamp(1, MAX_PAGE) as i64;
+        return due_heads(c, subscription, at_ms, q.after_seq, limit).await;
+    }
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM deliveries d
          WHERE d.seq > $1

@@ -148,6 +148,10 @@ impl Store for PostgresStore {
         Box::pin(async move { read::events(&*self.reader().await?, &query).await })
     }
 
+    fn events_at(&self, seqs: Vec<i64>) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        Box::pin(async move { read::events_at(&*self.reader().await?, &seqs).await })
+    }
+
     fn audit_entries(
         &self,
         from_seq: i64,

@@ -165,6 +165,16 @@ pub(super) async fn events(
     Ok(rows.iter().map(event_row).collect())
 }
 
+pub(super) async fn events_at(
+    c: &impl GenericClient,
+    seqs: &[i64],
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let positions = &seqs[..seqs.len().min(MAX_PAGE)];
+    let sql = format!("SELECT {EVENT_COLUMNS} FROM events e WHERE e.seq = ANY($1) ORDER BY e.seq");
+    let rows = c.query(&sql, &[&positions]).await.map_err(unavailable)?;
+    Ok(rows.iter().map(event_row).collect())
+}
+
 pub(super) async fn audit_entries(
     c: &impl GenericClient,
     from_seq: i64,

@@ -5,7 +5,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::unavailable;
 
-const MIGRATIONS: [(i64, &str); 4] = [
+const MIGRATIONS: [(i64, &str); 5] = [
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (
         2,
@@ -18,6 +18,10 @@ const MIGRATIONS: [(i64, &str); 4] = [
     (
         4,
         include_str!("../../migrations/postgres/0004_catalog.sql"),
+    ),
+    (
+        5,
+        include_str!("../../migrations/postgres/0005_delivery_due.sql"),
     ),
 ];
 

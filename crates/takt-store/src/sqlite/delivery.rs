@@ -89,10 +89,42 @@ fn record(r: &Row<'_>) -> rusqlite::Result<DeliveryRecord> {
     })
 }
 
+/// Each key's oldest holding record, if it is pending and due, in position
+/// order: through the index of holding records, so that records already
+/// delivered are never stepped over (the general query below would, and
+/// its cost grew with every record a drain delivered).
+fn due_heads(
+    conn: &Connection,
+    subscription: &str,
+    at_ms: i64,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<DeliveryRecord>, StoreError> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM deliveries d INDEXED BY deliveries_holding
+         WHERE d.subscription = ?1 AND d.holds_key = 1 AND d.seq > ?2
+           AND d.state = 'pending' AND d.next_attempt_at_ms <= ?3
+           AND NOT EXISTS (
+                SELECT 1 FROM deliveries o INDEXED BY deliveries_by_key
+                WHERE o.subscription = d.subscription AND o.key = d.key AND o.holds_key = 1 AND o.seq < d.seq)
+         ORDER BY d.seq LIMIT ?4"
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows = statement
+        .query_map(params![subscription, after_seq, at_ms, limit], record)
+        .map_err(unavailable)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(unavailable)
+}
+
 pub(super) fn records(
     conn: &Connection,
     q: &DeliveryQuery,
 ) -> Result<Vec<DeliveryRecord>, StoreError> {
+    if let Some((subscription, at_ms)) = q.due_heads_only() {
+        let limit = q.limit.clamp(1, MAX_PAGE) as i64;
+        return due_heads(conn, subscription, at_ms, q.after_seq, limit);
+    }
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM deliveries d
          WHERE d.seq > ?1

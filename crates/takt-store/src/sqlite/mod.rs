@@ -217,6 +217,10 @@ impl Store for SqliteStore {
         self.read(move |c| read::events(c, &query))
     }
 
+    fn events_at(&self, seqs: Vec<i64>) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        self.read(move |c| read::events_at(c, &seqs))
+    }
+
     fn audit_entries(
         &self,
         from_seq: i64,

@@ -158,6 +158,22 @@ pub(super) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEven
         .map_err(unavailable)
 }
 
+pub(super) fn events_at(conn: &Connection, seqs: &[i64]) -> Result<Vec<StoredEvent>, StoreError> {
+    let positions = serde_json::to_string(&seqs[..seqs.len().min(MAX_PAGE)])
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events e
+         WHERE e.seq IN (SELECT value FROM json_each(?1))
+         ORDER BY e.seq"
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows = statement
+        .query_map([positions], event_row)
+        .map_err(unavailable)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(unavailable)
+}
+
 pub(super) fn audit_entries(
     conn: &Connection,
     from_seq: i64,

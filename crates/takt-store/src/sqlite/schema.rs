@@ -8,7 +8,7 @@ use takt_core::store::StoreError;
 use super::unavailable;
 
 /// Migrations in order; a database records the versions it has applied.
-const MIGRATIONS: [(i64, &str); 5] = [
+const MIGRATIONS: [(i64, &str); 6] = [
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (
         2,
@@ -20,6 +20,10 @@ const MIGRATIONS: [(i64, &str); 5] = [
         include_str!("../../migrations/sqlite/0004_delivery_replay.sql"),
     ),
     (5, include_str!("../../migrations/sqlite/0005_catalog.sql")),
+    (
+        6,
+        include_str!("../../migrations/sqlite/0006_delivery_due.sql"),
+    ),
 ];
 
 /// Opens a connection with Takt's pragmas: WAL, fsync on every commit.

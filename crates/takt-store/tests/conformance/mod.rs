@@ -103,6 +103,10 @@ pub async fn stores_events_in_order_and_reads_them_back(store: Arc<dyn Store>) {
     assert!(store.event("no-such-id").await.unwrap().is_none());
     assert_eq!(store.event_at(3).await.unwrap(), Some(third.clone()));
     assert_eq!(store.event_at(99).await.unwrap(), None);
+    let picked = store.events_at(vec![7, 3, 99, 3]).await.unwrap();
+    assert_eq!(picked.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 7]);
+    assert_eq!(picked[0], third);
+    assert!(store.events_at(Vec::new()).await.unwrap().is_empty());
 
     let page = |after_seq, limit| EventQuery {
         after_seq,

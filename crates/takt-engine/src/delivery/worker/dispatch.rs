@@ -1,6 +1,7 @@
 //! Handing messages to the connector: the window's free keys first, then
 //! the records that are due, each attempt in a task of its own.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use takt_core::delivery::NextStep;
@@ -106,10 +107,22 @@ impl Worker {
             self.sending.insert(record.key.clone());
             chosen.push(record);
         }
+        if chosen.is_empty() {
+            return Ok(());
+        }
         let idempotent = self.sub.config.idempotent;
+        // One read for every message handed out.
+        let seqs = chosen.iter().map(|r| r.seq).collect();
+        let mut events: HashMap<i64, StoredEvent> = self
+            .store
+            .events_at(seqs)
+            .await?
+            .into_iter()
+            .map(|e| (e.seq, e))
+            .collect();
         let mut out = Vec::with_capacity(chosen.len());
         for record in chosen {
-            let Some(event) = self.store.event_at(record.seq).await? else {
+            let Some(event) = events.remove(&record.seq) else {
                 self.sending.remove(&record.key);
                 let reason = "the event is no longer in the log".to_owned();
                 let holding = record.holds_key;
