@@ -34,6 +34,8 @@ pub struct HttpDelivery {
     client: reqwest::Client,
     method: Method,
     url: String,
+    /// The URL parsed once, when the template has no placeholder.
+    fixed_url: Option<reqwest::Url>,
     headers: HeaderMap,
     idempotency_header: HeaderName,
     auth: Option<Auth>,
@@ -137,6 +139,11 @@ impl HttpDelivery {
             client,
             method,
             url: http.url.clone(),
+            fixed_url: if http.url.contains('{') {
+                None
+            } else {
+                reqwest::Url::parse(&http.url).ok()
+            },
             headers,
             idempotency_header,
             auth,
@@ -153,10 +160,14 @@ impl HttpDelivery {
     }
 
     async fn attempt(&self, message: &Outgoing) -> Report {
-        let url = message.expand(&self.url, percent_encode);
-        let mut request = self
-            .client
-            .request(self.method.clone(), url)
+        let mut request = match &self.fixed_url {
+            Some(url) => self.client.request(self.method.clone(), url.clone()),
+            None => self.client.request(
+                self.method.clone(),
+                message.expand(&self.url, percent_encode),
+            ),
+        };
+        request = request
             .headers(self.headers.clone())
             .header(self.idempotency_header.clone(), &message.id)
             .body(message.body.clone());
