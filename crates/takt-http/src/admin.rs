@@ -102,6 +102,17 @@ pub(crate) fn store_unavailable() -> Response {
         .into_response()
 }
 
+/// A business key written `<kind>:<value>` (both non-empty), e.g.
+/// `order:100012345`, or what is wrong with it.
+pub(crate) fn business_key(text: &str) -> Result<(String, String), &'static str> {
+    match text.split_once(':') {
+        Some((kind, value)) if !kind.is_empty() && !value.is_empty() => {
+            Ok((kind.to_owned(), value.to_owned()))
+        }
+        _ => Err("must be <kind>:<value>, e.g. order:100012345"),
+    }
+}
+
 /// An operator or admin, or the problem to answer.
 pub(crate) fn operator(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Principal>, Problem> {
     let principal = gateway
@@ -187,13 +198,12 @@ async fn list_messages(
         )
         .into_response();
     };
-    let business_key = match query.key.as_deref().map(|k| k.split_once(':')) {
-        None => None,
-        Some(Some((kind, value))) => Some((kind.to_owned(), value.to_owned())),
-        Some(None) => {
+    let business_key = match query.key.as_deref().map(business_key).transpose() {
+        Ok(key) => key,
+        Err(problem) => {
             return Problem::new(
                 ErrorCode::BadRequest,
-                "key must be <kind>:<value>, e.g. order:100012345",
+                format!("query parameter `key`: {problem}"),
             )
             .into_response();
         }

@@ -100,17 +100,12 @@ fn selection(body: Body) -> Result<ReplaySelection, Problem> {
         })
         .transpose()
     };
-    let business_key = match body.key.as_deref().map(|k| k.split_once(':')) {
-        None => None,
-        Some(Some((kind, value))) if !kind.is_empty() && !value.is_empty() => {
-            Some((kind.to_owned(), value.to_owned()))
-        }
-        Some(_) => {
-            return Err(bad(
-                "field `key`: must be <kind>:<value>, e.g. order:100012345".into(),
-            ));
-        }
-    };
+    let business_key = body
+        .key
+        .as_deref()
+        .map(crate::admin::business_key)
+        .transpose()
+        .map_err(|problem| bad(format!("field `key`: {problem}")))?;
     Ok(ReplaySelection {
         from_ms: instant("from", body.from)?,
         to_ms: instant("to", body.to)?,

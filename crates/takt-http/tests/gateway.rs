@@ -233,6 +233,21 @@ async fn accepts_then_reads_back_by_id_and_business_key(hub: Hub) {
             .iter()
             .any(|m| m["id"] == message["id"])
     );
+    for malformed in ["lot", "lot:", ":L2026-1187"] {
+        let (status, _, _, body) = problem(
+            hub.admin_get(&format!("/v1/messages?key={malformed}"), OPS)
+                .await,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{malformed}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("query parameter `key`: must be <kind>:<value>"),
+            "{body}"
+        );
+    }
     let missing = hub
         .admin_get("/v1/messages/0193a3f0-0000-7000-8000-000000000000", OPS)
         .await;
