@@ -264,21 +264,23 @@ async fn a_request_under_way_finishes_on_its_catalog_version() {
         idempotency_retention_ms: 60_000,
         store_quota_bytes: 0,
     };
-    let hub = Hub::start(
-        Deployment::load(&root().join("examples/acme")).unwrap(),
-        store,
-        Arc::new(SystemClock),
-        options,
-        HubOptions {
-            contract_dirs: Vec::new(),
-            secrets: Arc::new(|_: &str| None),
-            grace: Duration::from_secs(1),
-            adopt: false,
-            started_by: "test".into(),
-        },
-    )
-    .await
-    .unwrap();
+    let hub = Arc::new(
+        Hub::start(
+            Deployment::load(&root().join("examples/acme")).unwrap(),
+            store,
+            Arc::new(SystemClock),
+            options,
+            HubOptions {
+                contract_dirs: Vec::new(),
+                secrets: Arc::new(|_: &str| None),
+                grace: Duration::from_secs(1),
+                adopt: false,
+                started_by: "test".into(),
+            },
+        )
+        .await
+        .unwrap(),
+    );
     let gateway = hub.gateway();
     let admin = gateway
         .authenticate(Some("acme-demo-integration-admin"))

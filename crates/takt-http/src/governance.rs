@@ -46,6 +46,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/catalog/proposals/{id}/reject", post(reject))
         .route("/v1/catalog/proposals/{id}/activate", post(activate))
         .route("/v1/catalog/rollback", post(rollback))
+        // A proposal carries the whole catalog (up to its size limit) as JSON.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            2 * takt_core::catalog::snapshot::MAX_BYTES,
+        ))
 }
 
 /// The authenticated principal, and the hub when the catalog is governed here.

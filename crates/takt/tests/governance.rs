@@ -335,6 +335,57 @@ async fn bad_proposals_are_refused_naming_the_file_and_field() {
     );
     let (status, _) = post_json(&url, &approver, &change("lifecycle.toml", json!(""))).await;
     assert_eq!(status, 403, "approvers review; admins propose");
+    let (status, problem) = post_json(
+        &url,
+        ADMIN,
+        &json!({"title": "t", "changes": {"lifecycle.toml": ""}, "base_version": 99}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("field `base_version`: there is no catalog version 99"),
+        "{problem}"
+    );
+    let (status, problem) = post_json(
+        &url,
+        ADMIN,
+        &change("interfaces/a\n+++ b/x.toml", json!("")),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("control character"),
+        "{problem}"
+    );
+    // An approval can be withdrawn by the proposer before activation.
+    let (_, approved) = post_json(
+        &url,
+        ADMIN,
+        &change("lifecycle.toml", json!("# reviewed\n")),
+    )
+    .await;
+    let id = approved["id"].as_i64().unwrap();
+    let (status, _) = post_json(&format!("{url}/{id}/approve"), &approver, &json!({})).await;
+    assert_eq!(status, 200);
+    let (status, withdrawn) = post_json(
+        &format!("{url}/{id}/reject"),
+        ADMIN,
+        &json!({"reason": "the plant asked to wait"}),
+    )
+    .await;
+    assert_eq!(
+        (status, withdrawn["state"].as_str()),
+        (200, Some("rejected")),
+        "{withdrawn}"
+    );
+    let (status, _) = post_json(&format!("{url}/{id}/activate"), ADMIN, &json!({})).await;
+    assert_eq!(status, 409, "a withdrawn approval cannot be activated");
     // Rejected proposals cannot be activated.
     let (status, proposal) = post_json(&url, ADMIN, &change("lifecycle.toml", json!(""))).await;
     assert_eq!(status, 201, "{proposal}");

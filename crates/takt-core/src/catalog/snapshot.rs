@@ -50,6 +50,11 @@ pub fn path_problem(path: &str) -> Option<String> {
             "{path:?} must be a relative path with `/` between non-empty parts and no `.` or `..`"
         ));
     }
+    if path.chars().any(char::is_control) {
+        return Some(format!(
+            "{path:?} holds a control character; catalog paths are plain text"
+        ));
+    }
     if parts.iter().any(|p| p.starts_with('.')) {
         return Some(format!(
             "{path:?} is hidden; hidden files are not catalog files"
@@ -280,6 +285,8 @@ mod tests {
             ("interfaces/.secret", "hidden"),
             ("interfaces", "not a catalog file"),
             ("target/x.toml", "not a catalog file"),
+            ("interfaces/a\n+++ b/x.toml", "control character"),
+            ("interfaces/\u{1b}[2Ka.toml", "control character"),
         ] {
             let problem = path_problem(bad).unwrap_or_default();
             assert!(problem.contains(says), "{bad}: {problem}");

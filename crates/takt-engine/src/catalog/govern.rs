@@ -2,6 +2,8 @@
 //! Each is audited, refusals included; each checks the principal's role
 //! here, whatever the caller (admin API, tests) did before.
 
+use std::sync::Arc;
+
 use takt_core::audit::AuditDraft;
 use takt_core::catalog::snapshot;
 use takt_core::store::{
@@ -89,6 +91,23 @@ impl Hub {
         }
     }
 
+    /// `result`, with a refusal recorded in the audit trail first (not a
+    /// store failure: that could not be recorded either).
+    async fn audited<T>(
+        &self,
+        who: &Principal,
+        action: &str,
+        target: String,
+        result: Result<T, Rejection>,
+    ) -> Result<T, Rejection> {
+        match result {
+            Err(why) if !matches!(why, Rejection::Unavailable { .. }) => {
+                Err(self.refused(who, action, target, why).await)
+            }
+            other => other,
+        }
+    }
+
     /// Records a refused change in the audit trail, then returns the refusal.
     async fn refused(
         &self,
@@ -158,6 +177,16 @@ impl Hub {
         who: &Principal,
         input: ProposalInput,
     ) -> Result<Proposal, Rejection> {
+        let result = self.propose_checked(who, input).await;
+        self.audited(who, "propose", "proposal".into(), result)
+            .await
+    }
+
+    async fn propose_checked(
+        &self,
+        who: &Principal,
+        input: ProposalInput,
+    ) -> Result<Proposal, Rejection> {
         require(who, &[Role::Admin], "propose catalog changes")?;
         let title = input.title.trim().to_owned();
         if title.is_empty() {
@@ -165,23 +194,33 @@ impl Hub {
                 "field `title`: say in one line what the change does".into(),
             ));
         }
-        let base = self.stored_version(input.base_version).await?;
-        let changes = match (input.files, input.changes) {
-            (Some(files), None) => snapshot::changes(&base.files, &files),
-            (None, Some(changes)) => changes,
+        let base = match self.stored_version(input.base_version).await {
+            Err(Rejection::NotFound(why)) if input.base_version.is_some() => {
+                return Err(Rejection::BadRequest(format!(
+                    "field `base_version`: {why}"
+                )));
+            }
+            other => other?,
+        };
+        let (field, changes) = match (input.files, input.changes) {
+            (Some(files), None) => ("files", snapshot::changes(&base.files, &files)),
+            (None, Some(changes)) => ("changes", changes),
             _ => {
                 return Err(Rejection::BadRequest(
                     "give either field `files` (the whole catalog) or field `changes` (path: content or null)".into(),
                 ));
             }
         };
-        let sizes = changes
-            .iter()
-            .map(|(p, c)| (p.as_str(), c.as_ref().map_or(0, String::len)));
-        if let Some(problem) = snapshot::files_problem(sizes) {
-            return Err(Rejection::BadRequest(format!("field `changes`: {problem}")));
+        if let Some(problem) = changes.keys().find_map(|p| snapshot::path_problem(p)) {
+            return Err(Rejection::BadRequest(format!("field `{field}`: {problem}")));
         }
         let proposed = snapshot::apply(&base.files, &changes);
+        let sizes = proposed.iter().map(|(p, c)| (p.as_str(), c.len()));
+        if let Some(problem) = snapshot::files_problem(sizes) {
+            return Err(Rejection::BadRequest(format!(
+                "field `{field}`: the catalog would hold {problem}"
+            )));
+        }
         if proposed == base.files {
             return Err(Rejection::BadRequest(format!(
                 "the proposal changes nothing: it is catalog version {} as it is",
@@ -228,7 +267,9 @@ impl Hub {
         id: i64,
         comment: Option<String>,
     ) -> Result<Proposal, Rejection> {
-        self.decide(who, id, ProposalState::Approved, comment).await
+        let result = self.decide(who, id, ProposalState::Approved, comment).await;
+        self.audited(who, "approve", format!("proposal:{id}"), result)
+            .await
     }
 
     /// Rejects a proposal: an approver, or its proposer withdrawing it.
@@ -238,12 +279,15 @@ impl Hub {
         id: i64,
         reason: String,
     ) -> Result<Proposal, Rejection> {
-        if reason.trim().is_empty() {
-            return Err(Rejection::BadRequest(
+        let result = if reason.trim().is_empty() {
+            Err(Rejection::BadRequest(
                 "field `reason`: say why the proposal is rejected".into(),
-            ));
-        }
-        self.decide(who, id, ProposalState::Rejected, Some(reason))
+            ))
+        } else {
+            self.decide(who, id, ProposalState::Rejected, Some(reason))
+                .await
+        };
+        self.audited(who, "reject", format!("proposal:{id}"), result)
             .await
     }
 
@@ -259,7 +303,6 @@ impl Hub {
         } else {
             "reject"
         };
-        let target = format!("proposal:{id}");
         let proposal = self.stored_proposal(id).await?;
         let withdrawal = to == ProposalState::Rejected && proposal.proposer == who.name;
         let allowed = if withdrawal {
@@ -273,29 +316,36 @@ impl Hub {
                     "{} proposed proposal {id} and cannot approve it: another principal with the approver role must",
                     who.name
                 )))
-            } else if proposal.state != ProposalState::Proposed {
+            } else if to == ProposalState::Approved && proposal.state != ProposalState::Proposed {
                 Err(Rejection::CatalogConflict(format!(
                     "proposal {id} is {}, not proposed",
+                    proposal.state.as_str()
+                )))
+            } else if !matches!(
+                proposal.state,
+                ProposalState::Proposed | ProposalState::Approved
+            ) {
+                // An approval can be taken back until activation.
+                Err(Rejection::CatalogConflict(format!(
+                    "proposal {id} is {}: only a proposed or approved one can be rejected",
                     proposal.state.as_str()
                 )))
             } else {
                 Ok(())
             }
         });
-        if let Err(why) = allowed {
-            return Err(self.refused(who, action, target, why).await);
-        }
+        allowed?;
         let at_ms = self.clock.now_ms();
         let write = CatalogWrite::Decide {
             id,
-            from: ProposalState::Proposed,
+            from: proposal.state,
             to,
             by: Some(who.name.clone()),
             at_ms,
             comment: comment.clone(),
             version: None,
         };
-        let audit = self.audit(who, action, target, "accepted".into());
+        let audit = self.audit(who, action, format!("proposal:{id}"), "accepted".into());
         self.record(vec![write], audit).await?;
         Ok(Proposal {
             state: to,
@@ -348,15 +398,29 @@ impl Hub {
 
     /// Activates an approved proposal as the next catalog version, live.
     /// Needs the `admin` or `approver` role.
-    pub async fn activate(&self, who: &Principal, id: i64) -> Result<CatalogVersion, Rejection> {
-        let target = format!("proposal:{id}");
-        if let Err(why) = require(
+    pub async fn activate(
+        self: &Arc<Self>,
+        who: &Principal,
+        id: i64,
+    ) -> Result<CatalogVersion, Rejection> {
+        // In a task of its own: a caller that goes away does not cut the
+        // switch short (see `switch.rs`).
+        let (hub, who) = (self.clone(), who.clone());
+        tokio::spawn(async move {
+            let result = hub.activate_now(&who, id).await;
+            hub.audited(&who, "activate", format!("proposal:{id}"), result)
+                .await
+        })
+        .await
+        .map_err(|e| super::switch::interrupted(&e))?
+    }
+
+    async fn activate_now(&self, who: &Principal, id: i64) -> Result<CatalogVersion, Rejection> {
+        require(
             who,
             &[Role::Admin, Role::Approver],
             "activate catalog changes",
-        ) {
-            return Err(self.refused(who, "activate", target, why).await);
-        }
+        )?;
         let mut running = self.running.lock().await;
         let proposal = self.stored_proposal(id).await?;
         if proposal.state != ProposalState::Approved {
@@ -367,7 +431,7 @@ impl Hub {
                 ),
                 state => format!("proposal {id} is {}", state.as_str()),
             });
-            return Err(self.refused(who, "activate", target, why).await);
+            return Err(why);
         }
         let base = self.stored_version(Some(proposal.base_version)).await?;
         let active = self.stored_version(None).await?;
@@ -379,7 +443,7 @@ impl Hub {
                 active.version,
                 conflicts.join(", ")
             ));
-            return Err(self.refused(who, "activate", target, why).await);
+            return Err(why);
         }
         let files = snapshot::apply(&active.files, &proposal.changes);
         let version = CatalogVersion {
@@ -415,15 +479,28 @@ impl Hub {
     /// Activates a copy of an earlier version as the next version, live:
     /// the catalog it configured, exactly. Needs the `admin` or `approver` role.
     pub async fn rollback(
+        self: &Arc<Self>,
+        who: &Principal,
+        to: i64,
+        reason: String,
+    ) -> Result<CatalogVersion, Rejection> {
+        let (hub, who) = (self.clone(), who.clone());
+        tokio::spawn(async move {
+            let result = hub.rollback_now(&who, to, reason).await;
+            hub.audited(&who, "rollback", format!("version:{to}"), result)
+                .await
+        })
+        .await
+        .map_err(|e| super::switch::interrupted(&e))?
+    }
+
+    async fn rollback_now(
         &self,
         who: &Principal,
         to: i64,
         reason: String,
     ) -> Result<CatalogVersion, Rejection> {
-        let target = format!("version:{to}");
-        if let Err(why) = require(who, &[Role::Admin, Role::Approver], "roll the catalog back") {
-            return Err(self.refused(who, "rollback", target, why).await);
-        }
+        require(who, &[Role::Admin, Role::Approver], "roll the catalog back")?;
         let mut running = self.running.lock().await;
         let earlier = self.stored_version(Some(to)).await?;
         let active = self.stored_version(None).await?;
@@ -432,7 +509,7 @@ impl Hub {
                 "version {} already configures what version {to} did: nothing to roll back",
                 active.version
             ));
-            return Err(self.refused(who, "rollback", target, why).await);
+            return Err(why);
         }
         let reason = reason.trim();
         let version = CatalogVersion {

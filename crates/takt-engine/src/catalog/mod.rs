@@ -108,6 +108,8 @@ pub struct Hub {
     /// The version running and its delivery engine. Held through a whole
     /// catalog change, so that changes apply one at a time.
     running: tokio::sync::Mutex<Running>,
+    /// The version [`Hub::follow`] last failed to run, and when.
+    follow_failed: std::sync::Mutex<Option<(i64, std::time::Instant)>>,
     /// The process settings (`takt.toml`) every version runs with.
     base: Deployment,
     store: Arc<dyn Store>,
@@ -124,8 +126,9 @@ impl std::fmt::Debug for Hub {
 }
 
 impl Hub {
-    /// Decides which catalog version runs (see the module docs), builds
-    /// its gateway and starts its delivery engine.
+    /// Decides which catalog version runs (see the module docs), checks
+    /// it, records it when it is the directory's, builds its gateway and
+    /// starts its delivery engine.
     pub async fn start(
         base: Deployment,
         store: Arc<dyn Store>,
@@ -137,26 +140,42 @@ impl Hub {
             Some(dir) => snapshot::read(dir)?,
             None => CatalogFiles::new(),
         };
-        let active = Self::version_to_run(&*store, &*clock, &options, directory).await?;
-        let loaded =
-            load::load(&base, &active.files, &options.contract_dirs).map_err(|problems| {
-                HubError::Invalid {
-                    version: active.version,
-                    problems,
+        // Instances starting together on one store may race to record the
+        // directory: the loser looks again.
+        let mut attempts = 0;
+        let (active, gateway) = loop {
+            attempts += 1;
+            let (active, record) =
+                Self::version_to_run(&*store, &*clock, &options, &directory).await?;
+            // Checked before it is recorded: a directory that does not
+            // check never becomes a version.
+            let invalid = |problems| HubError::Invalid {
+                version: active.version,
+                problems,
+            };
+            let loaded =
+                load::load(&base, &active.files, &options.contract_dirs).map_err(invalid)?;
+            let gateway = Gateway::with_secrets(
+                Arc::new(loaded.registry),
+                Arc::new(loaded.deployment),
+                store.clone(),
+                clock.clone(),
+                gateway_options.clone(),
+                options.secrets.clone(),
+            )
+            .map_err(|e| invalid(vec![e.to_string()]))?;
+            let Some(commit) = record else {
+                break (active, gateway);
+            };
+            match store.commit(commit).await? {
+                CommitOutcome::Committed(_) => break (active, gateway),
+                CommitOutcome::CatalogConflict { .. } if attempts < 3 => continue,
+                CommitOutcome::CatalogConflict { reason } => {
+                    return Err(HubError::Conflict(reason));
                 }
-            })?;
-        let gateway = Gateway::with_secrets(
-            Arc::new(loaded.registry),
-            Arc::new(loaded.deployment),
-            store.clone(),
-            clock.clone(),
-            gateway_options,
-            options.secrets.clone(),
-        )
-        .map_err(|e| HubError::Invalid {
-            version: active.version,
-            problems: vec![e.to_string()],
-        })?;
+                other => return Err(HubError::Conflict(format!("unexpected outcome {other:?}"))),
+            }
+        };
         let delivery = start_delivery(&gateway, &options)?;
         gateway.attach_delivery(delivery.clone());
         announce(&active);
@@ -166,6 +185,7 @@ impl Hub {
                 version: active.version,
                 delivery: Some(delivery),
             }),
+            follow_failed: std::sync::Mutex::new(None),
             base,
             store,
             clock,
@@ -173,19 +193,19 @@ impl Hub {
         })
     }
 
-    /// The version to run, recording the directory as a new one when it
-    /// should be (see the module docs).
+    /// The version to run, and the commit that records the directory as
+    /// a new version when it should be (see the module docs).
     async fn version_to_run(
         store: &dyn Store,
         clock: &dyn Clock,
         options: &HubOptions,
-        directory: CatalogFiles,
-    ) -> Result<CatalogVersion, HubError> {
-        let digest = snapshot::digest(&directory);
+        directory: &CatalogFiles,
+    ) -> Result<(CatalogVersion, Option<Commit>), HubError> {
+        let digest = snapshot::digest(directory);
         let stored = store.catalog_version(None).await?;
         let kind = match &stored {
             None => VersionKind::Imported,
-            Some(active) if active.digest == digest => return Ok(active.clone()),
+            Some(active) if active.digest == digest => return Ok((active.clone(), None)),
             Some(active) if options.adopt || !governed(store, active).await? => {
                 VersionKind::Adopted
             }
@@ -196,7 +216,7 @@ impl Hub {
                     active.version,
                     active.version
                 );
-                return Ok(active.clone());
+                return Ok((active.clone(), None));
             }
         };
         let version = CatalogVersion {
@@ -211,7 +231,7 @@ impl Hub {
                 _ => "adopted from the deployment directory at start".into(),
             },
             digest,
-            files: directory,
+            files: directory.clone(),
         };
         let audit = AuditDraft {
             at_ms: version.created_at_ms,
@@ -226,11 +246,7 @@ impl Hub {
             audit: vec![audit],
             ..Commit::default()
         };
-        match store.commit(commit).await? {
-            CommitOutcome::Committed(_) => Ok(version),
-            CommitOutcome::CatalogConflict { reason } => Err(HubError::Conflict(reason)),
-            other => Err(HubError::Conflict(format!("unexpected outcome {other:?}"))),
-        }
+        Ok((version, Some(commit)))
     }
 
     /// The gateway of the active version: a request keeps the one it got

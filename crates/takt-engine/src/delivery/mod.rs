@@ -137,7 +137,26 @@ impl DeliveryEngine {
         log: &watch::Receiver<u64>,
         options: &DeliveryOptions<'_>,
     ) -> Result<Self, DeliveryError> {
-        let conversions = Conversion::compile_all(&deployment.conversions, &registry)?;
+        let subscriptions = Self::build(deployment, &registry, options)?;
+        Ok(Self::with_subscriptions(
+            subscriptions,
+            registry,
+            store,
+            clock,
+            log,
+            options.grace,
+        ))
+    }
+
+    /// Every subscription of `deployment` (and the queues of its sync
+    /// interfaces), built and ready to run, without starting anything: what
+    /// can fail (a mapping, a connector, a missing secret) fails here.
+    pub fn build(
+        deployment: &Deployment,
+        registry: &Arc<Registry>,
+        options: &DeliveryOptions<'_>,
+    ) -> Result<Vec<Subscription>, DeliveryError> {
+        let conversions = Conversion::compile_all(&deployment.conversions, registry)?;
         let mut subscriptions = Vec::new();
         for config in deployment.subscriptions.values() {
             let mapping = deployment
@@ -150,17 +169,10 @@ impl DeliveryEngine {
         // Commands queued by sync interfaces while their destination was away.
         subscriptions.extend(crate::sync::queue_subscriptions(
             deployment,
-            &registry,
+            registry,
             options.secrets,
         )?);
-        Ok(Self::with_subscriptions(
-            subscriptions,
-            registry,
-            store,
-            clock,
-            log,
-            options.grace,
-        ))
+        Ok(subscriptions)
     }
 
     /// Starts workers for subscriptions built elsewhere (tests, other connectors).

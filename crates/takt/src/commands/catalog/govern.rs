@@ -146,8 +146,23 @@ pub fn diff(args: &ProposalIdArgs, out: &Output) -> anyhow::Result<Outcome> {
             review.conflicts.join(", ")
         );
     }
-    print!("{}", review.diff);
+    print!("{}", printable(&review.diff));
     Ok(Outcome::Passed)
+}
+
+/// `text` with control characters other than newline and tab shown as
+/// `\u{..}` escapes: a file cannot move the cursor or rewrite lines of the
+/// diff an approver reads.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub fn approve(args: &ApproveArgs, out: &Output) -> anyhow::Result<Outcome> {
