@@ -1,7 +1,7 @@
 //! Handing messages to the connector: the window's free keys first, then
 //! the records that are due, each attempt in a task of its own.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use takt_core::delivery::NextStep;
@@ -81,15 +81,25 @@ impl Worker {
             return Ok(());
         }
         self.check_due = false;
-        // The query must see every settled attempt, or it would hand out
-        // again a message whose result is still unwritten.
-        self.flush(true).await?;
+        // The store does not know yet what was settled since the last
+        // commit: a record written here but not committed is passed over
+        // (its key's next message is found at the next look, after the
+        // commit), so nothing is handed out twice and no commit is waited
+        // for before looking.
+        let unwritten: HashSet<i64> = self
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                DeliveryWrite::Record(r) => Some(r.seq),
+                _ => None,
+            })
+            .collect();
         let now = self.clock.now_ms();
         let due = self
             .store
             .deliveries(DeliveryQuery {
                 due_heads_at_ms: Some(now),
-                limit: self.room() + self.sending.len(),
+                limit: self.room() + self.sending.len() + unwritten.len(),
                 ..self.query()
             })
             .await?;
@@ -98,7 +108,7 @@ impl Worker {
             if chosen.len() >= self.room() {
                 break;
             }
-            if self.sending.contains(&record.key) {
+            if self.sending.contains(&record.key) || unwritten.contains(&record.seq) {
                 continue;
             }
             if !self.circuit.try_call(now) {
