@@ -113,6 +113,20 @@ pub(crate) fn business_key(text: &str) -> Result<(String, String), &'static str>
     }
 }
 
+/// An operator's request with query parameters: the parsed query, or the
+/// problem to answer (no operator; a malformed query, described by `shape`).
+pub(crate) fn operator_query<T>(
+    gateway: &Gateway,
+    headers: &HeaderMap,
+    query: Result<Query<T>, axum::extract::rejection::QueryRejection>,
+    shape: &str,
+) -> Result<T, Problem> {
+    operator(gateway, headers)?;
+    query
+        .map(|Query(q)| q)
+        .map_err(|_| Problem::new(ErrorCode::BadRequest, shape.to_owned()))
+}
+
 /// An operator or admin, or the problem to answer.
 pub(crate) fn operator(gateway: &Gateway, headers: &HeaderMap) -> Result<Arc<Principal>, Problem> {
     let principal = gateway
@@ -188,15 +202,14 @@ async fn list_messages(
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(problem) = operator(&gateway, &headers) {
-        return problem.into_response();
-    }
-    let Ok(Query(query)) = query else {
-        return Problem::new(
-            ErrorCode::BadRequest,
-            "query parameters: interface, key=<kind>:<value>, after=<seq>, limit=<1..1000>",
-        )
-        .into_response();
+    let query = match operator_query(
+        &gateway,
+        &headers,
+        query,
+        "query parameters: interface, key=<kind>:<value>, after=<seq>, limit=<1..1000>",
+    ) {
+        Ok(query) => query,
+        Err(problem) => return problem.into_response(),
     };
     let business_key = match query.key.as_deref().map(business_key).transpose() {
         Ok(key) => key,

@@ -23,7 +23,7 @@ use takt_core::lifecycle::{ContractLifecycles, Standing};
 use takt_engine::Gateway;
 use takt_model::{ErrorCode, SchemaVersion};
 
-use crate::admin::{operator, store_unavailable};
+use crate::admin::{operator_query, store_unavailable};
 use crate::problem::Problem;
 
 /// Most days a readiness report looks back.
@@ -49,15 +49,14 @@ async fn readiness(
     headers: HeaderMap,
     query: Result<Query<ReadinessQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(problem) = operator(&gateway, &headers) {
-        return problem.into_response();
-    }
-    let Ok(Query(query)) = query else {
-        return Problem::new(
-            ErrorCode::BadRequest,
-            "query parameters: contract=<type> (required), version=<major.minor>, days=<1..3660> (default 30)",
-        )
-        .into_response();
+    let query = match operator_query(
+        &gateway,
+        &headers,
+        query,
+        "query parameters: contract=<type> (required), version=<major.minor>, days=<1..3660> (default 30)",
+    ) {
+        Ok(query) => query,
+        Err(problem) => return problem.into_response(),
     };
     let Some(contract) = gateway.registry().contract(&query.contract) else {
         return Problem::new(

@@ -91,11 +91,9 @@ async fn list(
     headers: HeaderMap,
     query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    if let Err(problem) = operator(&gateway, &headers) {
-        return problem.into_response();
-    }
-    let Ok(Query(q)) = query else {
-        return Problem::new(ErrorCode::BadRequest, LIST_HELP).into_response();
+    let q = match crate::admin::operator_query(&gateway, &headers, query, LIST_HELP) {
+        Ok(q) => q,
+        Err(problem) => return problem.into_response(),
     };
     let mut states = Vec::new();
     for name in q
