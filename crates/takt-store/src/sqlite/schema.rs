@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use takt_core::store::StoreError;
 
@@ -37,6 +38,13 @@ pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreE
     };
     let conn = Connection::open_with_flags(path, flags).map_err(unavailable)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(unavailable)?;
+    // Plans do not depend on bound values. Without this, SQLite marks a
+    // statement to be prepared again whenever a new value is bound to a
+    // `LIMIT ?` (and to some other parameters), so the cached statements of
+    // the delivery worker's reads were parsed and planned anew on every
+    // call: a sixth of the hub's time while draining a backlog.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(unavailable)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -105,4 +113,33 @@ pub(super) fn checkpointer(
         let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    #[test]
+    fn cached_statements_are_not_prepared_again_when_their_limit_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("takt.db");
+        let mut writer = connect(&path, false).unwrap();
+        migrate(&mut writer).unwrap();
+        for conn in [&writer, &connect(&path, true).unwrap()] {
+            let mut statement = conn
+                .prepare_cached("SELECT seq FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .unwrap();
+            for (after, limit) in [(0, 5), (3, 7), (9, 256), (10, 1)] {
+                let rows: Vec<i64> = statement
+                    .query_map([after, limit], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                assert!(rows.is_empty());
+            }
+            assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+        }
+    }
 }
