@@ -265,7 +265,7 @@ impl Producer {
         let (mut accepted, mut n) = (0, 0u64);
         while !self.stop.load(Ordering::Relaxed) {
             n += 1;
-            let id = format!("0193a3f0-6c2e-7b1a-9{:03x}-{n:012x}", self.worker);
+            let id = crate::uuid7(self.worker, 0, n);
             let order = format!("9{:03}{:02}", self.worker, n % KEYS_PER_WORKER);
             let body = self
                 .template

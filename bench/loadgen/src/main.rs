@@ -12,6 +12,24 @@ mod measure;
 mod server;
 mod sink;
 
+/// A UUIDv7 as a producer following the contracts sends it: the posting
+/// time in milliseconds first, so ids from every connection arrive in about
+/// ascending order; `worker` (12 bits), `step` (14 bits) and `n` (48 bits)
+/// keep it distinct from every other id of the run.
+pub fn uuid7(worker: usize, step: usize, n: u64) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    format!(
+        "{:08x}-{:04x}-7{:03x}-{:04x}-{:012x}",
+        (ms >> 16) & 0xffff_ffff,
+        ms & 0xffff,
+        worker & 0xfff,
+        0x8000 | (step & 0x3fff),
+        n & 0xffff_ffff_ffff
+    )
+}
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};

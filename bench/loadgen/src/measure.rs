@@ -39,10 +39,7 @@ impl Workload {
     /// number) that no other step or worker uses.
     fn body(self, template: &str, step: usize, worker: usize, n: u64) -> String {
         match self {
-            Self::Canonical => template.replace(
-                "{ID}",
-                &format!("0193a3f0-{step:04x}-7b1a-9{worker:03x}-{n:012x}"),
-            ),
+            Self::Canonical => template.replace("{ID}", &crate::uuid7(worker, step, n)),
             Self::Native => template.replace("{DOC}", &format!("B{step:02}{worker:03}{n:09}")),
         }
     }
