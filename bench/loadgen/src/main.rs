@@ -12,6 +12,13 @@ mod measure;
 mod server;
 mod sink;
 
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A UUIDv7 as a producer following the contracts sends it: the posting
 /// time in milliseconds first, so ids from every connection arrive in about
 /// ascending order; `worker` (12 bits), `step` (14 bits) and `n` (48 bits)
@@ -29,13 +36,6 @@ pub fn uuid7(worker: usize, step: usize, n: u64) -> String {
         n & 0xffff_ffff_ffff
     )
 }
-
-use std::path::PathBuf;
-
-use clap::{Parser, Subcommand};
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Debug, Parser)]
 #[command(

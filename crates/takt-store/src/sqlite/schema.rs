@@ -43,7 +43,7 @@ pub(super) fn connect(path: &Path, read_only: bool) -> Result<Connection, StoreE
     // statement to be prepared again whenever a new value is bound to a
     // `LIMIT ?` (and to some other parameters), so the cached statements of
     // the delivery worker's reads were parsed and planned anew on every
-    // call: a sixth of the hub's time while draining a backlog.
+    // call: 8% of the hub's time while draining a backlog.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(unavailable)?;
     if !read_only {
