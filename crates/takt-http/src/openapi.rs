@@ -2,6 +2,8 @@
 //! this crate and the deployment's catalog: which command and query types
 //! exist, which interfaces take native payloads (with their native schemas).
 
+mod operations;
+
 use serde_json::{Map, Value, json};
 use takt_core::deployment::Deployment;
 use takt_core::registry::{Pattern, Registry};
@@ -352,12 +354,13 @@ pub fn document(
     let admin = json!([{"url": urls.admin, "description": "admin API"}]);
     let mut paths = data_paths(registry, deployment, &data);
     paths.extend(admin_paths(&admin));
+    paths.extend(operations::paths(&admin));
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Takt hub",
             "version": version,
-            "description": "The data plane (systems post CloudEvents, commands and native payloads) and the admin API (operators read messages, verify the audit log, scrape metrics). The two are served on separate listeners: see each path's servers.",
+            "description": "The data plane (systems post CloudEvents, commands and native payloads) and the admin API (operators read messages, verify the audit log, scrape metrics, work the dead-letter and in-doubt lists, replay, and govern catalog changes). The two are served on separate listeners: see each path's servers.",
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },
         "servers": data,

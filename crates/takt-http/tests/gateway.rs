@@ -961,13 +961,43 @@ async fn openapi_document_is_valid_and_matches_the_routes() {
             .unwrap()
             .clone();
     assert!(commands.contains(&json!("mfg.shipment.confirm.v1")));
+    // Every route the admin listener serves is documented.
+    for path in [
+        "/v1/messages/{id}",
+        "/v1/audit/verify",
+        "/v1/deliveries",
+        "/v1/deliveries/status",
+        "/v1/deliveries/{subscription}/{seq}",
+        "/v1/deliveries/{subscription}/redrive",
+        "/v1/deliveries/{subscription}/discard",
+        "/v1/deliveries/{subscription}/replay",
+        "/v1/replays",
+        "/v1/replays/{id}",
+        "/v1/catalog/readiness",
+        "/v1/catalog/versions",
+        "/v1/catalog/versions/{version}",
+        "/v1/catalog/proposals",
+        "/v1/catalog/proposals/{id}",
+        "/v1/catalog/proposals/{id}/approve",
+        "/v1/catalog/proposals/{id}/reject",
+        "/v1/catalog/proposals/{id}/activate",
+        "/v1/catalog/rollback",
+    ] {
+        assert!(
+            document["paths"].get(path).is_some(),
+            "{path} is not documented"
+        );
+    }
     // Every documented path is served: axum's own 404 (no problem+json) means it is not.
     for (path, item) in document["paths"].as_object().unwrap() {
         let base = item["servers"][0]["url"].as_str().unwrap();
         let concrete = path
             .replace("{type}", "mfg.shipment.confirm.v1")
             .replace("{interface}", "mes1010-production")
-            .replace("{id}", "x");
+            .replace("{id}", "x")
+            .replace("{subscription}", "erp-goods-movements")
+            .replace("{seq}", "1")
+            .replace("{version}", "1");
         for method in ["get", "post"]
             .into_iter()
             .filter(|m| item.get(*m).is_some())
