@@ -76,7 +76,7 @@ fn object() -> Value {
 
 fn delivery_record() -> Value {
     json!({"type": "object", "properties": {
-        "subscription": string(), "seq": integer(), "event_id": string(), "type": string(), "site": string(), "key": string(),
+        "subscription": string(), "seq": integer(), "id": {"type": "string", "description": "the CloudEvents id"}, "type": string(), "site": string(), "key": string(),
         "state": {"enum": ["pending", "in_flight", "delivered", "dead_lettered", "in_doubt", "discarded"]},
         "holds_key": {"type": "boolean"}, "attempts": integer(), "next_attempt_at_ms": integer(), "reason": string(),
         "last_status": {"type": ["integer", "null"]}, "last_response": {"type": "string", "description": "the first 2 KiB of the last answer"},
@@ -152,7 +152,11 @@ fn delivery_paths(paths: &mut Map<String, Value>) {
         "deliveryStatus",
         "Per subscription: cursor, in flight, pending, dead-lettered, in doubt, circuit, lag",
         Roles::Operator,
-        ("200", "OK", object()),
+        (
+            "200",
+            "OK",
+            json!({"type": "object", "properties": {"subscriptions": {"type": "array", "items": object()}}}),
+        ),
         &[],
     );
     paths.insert("/v1/deliveries/status".into(), json!({"get": status}));
@@ -174,8 +178,11 @@ fn delivery_paths(paths: &mut Map<String, Value>) {
         "/v1/deliveries/{subscription}/{seq}".into(),
         json!({"get": one}),
     );
-    let results =
-        json!({"type": "object", "properties": {"results": {"type": "array", "items": object()}}});
+    let results = json!({"type": "object", "properties": {"results": {"type": "array", "items": {"type": "object", "properties": {
+        "seq": integer(),
+        "outcome": {"enum": ["redriven", "discarded", "replayed", "skipped", "not_yet", "not_found"]},
+        "state": {"type": ["string", "null"], "description": "the message's state after the action"},
+    }}}}});
     for (verb, summary, extra) in [
         (
             "redrive",
