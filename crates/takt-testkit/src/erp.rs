@@ -40,6 +40,14 @@ pub enum Fault {
         /// The body.
         body: serde_json::Value,
     },
+    /// Answers with this redirect status (301, 302, 303, 307, 308) and
+    /// `Location`, without posting.
+    Redirect {
+        /// The status.
+        status: u16,
+        /// Where to.
+        location: String,
+    },
 }
 
 /// When a fault applies.
@@ -297,6 +305,11 @@ async fn receive(
         Some(Fault::Answer { status, body }) => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
             body.to_string(),
+        )
+            .into_response(),
+        Some(Fault::Redirect { status, location }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::MOVED_PERMANENTLY),
+            [("location", location)],
         )
             .into_response(),
         Some(Fault::ResetAfterCommit) => {

@@ -53,7 +53,9 @@ pub enum Verdict {
 ///
 /// - 2xx: delivered.
 /// - 408, 425, 429 and 5xx: retry (honouring `Retry-After`).
-/// - Any other status (other 4xx, and 1xx/3xx, which a delivery never
+/// - 3xx: refused; redirects are not followed (a followed 301, 302 or 303
+///   turns the posting into a GET without its body).
+/// - Any other status (other 4xx, and 1xx, which a delivery never
 ///   expects): refused.
 /// - Nothing sent: retry.
 /// - No answer: retry when the destination de-duplicates on the idempotency
@@ -70,6 +72,17 @@ pub fn classify(outcome: AttemptOutcome, idempotent: bool) -> Verdict {
             reason: format!("the destination answered {status}"),
             retry_after_ms,
         },
+        // Redirects are not followed: a client following a 301, 302 or 303
+        // sends the next request as a GET without the body, and a 200 to
+        // that GET would count as delivered while nothing was posted.
+        AttemptOutcome::Answered { status, .. } if (300..400).contains(&status) => {
+            Verdict::Refused {
+                reason: format!(
+                    "the destination answered {status}, a redirect, which is not followed for a delivery: \
+                     point the connector's url at the address in Location (kept with the answer)"
+                ),
+            }
+        }
         AttemptOutcome::Answered { status, .. } => Verdict::Refused {
             reason: format!("the destination refused the message with {status}"),
         },
@@ -87,5 +100,36 @@ pub fn classify(outcome: AttemptOutcome, idempotent: bool) -> Verdict {
                  it may have received the message"
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(status: u16) -> Verdict {
+        classify(
+            AttemptOutcome::Answered {
+                status,
+                retry_after_ms: None,
+            },
+            true,
+        )
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        assert_eq!(answered(201), Verdict::Delivered);
+        assert!(matches!(answered(429), Verdict::Retry { .. }));
+        assert!(matches!(answered(503), Verdict::Retry { .. }));
+        assert!(
+            matches!(answered(422), Verdict::Refused { reason } if reason.contains("refused the message with 422"))
+        );
+        for status in [301, 302, 303, 307, 308] {
+            assert!(
+                matches!(answered(status), Verdict::Refused { reason } if reason.contains("redirect")),
+                "{status}"
+            );
+        }
     }
 }

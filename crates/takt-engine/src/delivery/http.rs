@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use sha2::Sha256;
 use takt_core::delivery::AttemptOutcome;
@@ -72,6 +72,8 @@ impl HttpDelivery {
                 subscription.policy.timeout_ms.min(5_000),
             ))
             .pool_max_idle_per_host(subscription.policy.concurrency as usize)
+            // A redirect is reported, not followed (see `classify`).
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| fail("connector", format!("cannot build an HTTP client: {e}")))?;
         let method = Method::from_bytes(http.method.as_bytes())
@@ -200,12 +202,26 @@ impl HttpDelivery {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(retry_after_ms);
-        let body = match read_excerpt(response, self.answer_limit).await {
+        let location = status
+            .is_redirection()
+            .then(|| {
+                response
+                    .headers()
+                    .get(LOCATION)?
+                    .to_str()
+                    .ok()
+                    .map(str::to_owned)
+            })
+            .flatten();
+        let mut body = match read_excerpt(response, self.answer_limit).await {
             Ok(body) => body,
             // The status arrived: the destination decided. A body cut off
             // does not change what it decided.
             Err(e) => format!("(answer body lost: {e})"),
         };
+        if let Some(location) = location {
+            body.insert_str(0, &format!("Location: {location}\n"));
+        }
         if status == StatusCode::UNAUTHORIZED
             && let Some(Auth::OAuth2(oauth)) = &self.auth
         {

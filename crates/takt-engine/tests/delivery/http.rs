@@ -183,6 +183,40 @@ async fn refused_messages_are_dead_lettered_and_a_repeated_redrive_delivers_once
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_is_dead_lettered_with_its_location_not_followed() {
+    let erp = Erp::start(false).await;
+    // Followed, a 301 would come back as a GET without the posting, and the
+    // simulated ERP answers every request 201: delivered, with nothing posted.
+    let elsewhere = format!("{}/moved", erp.url());
+    erp.fail_matching(
+        "\"n\":1,",
+        Fault::Redirect {
+            status: 301,
+            location: elsewhere.clone(),
+        },
+        1,
+    );
+    let mut hub = Hub::new(config(&erp.url(), true, "")).await;
+    hub.accept(&["A", "A"]).await;
+    assert!(eventually(WAIT, || erp.effects().len() == 1).await);
+    let dead = hub.records(DeliveryState::DeadLettered).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].last_status, Some(301));
+    assert!(dead[0].reason.contains("redirect"), "{}", dead[0].reason);
+    assert!(
+        dead[0]
+            .last_response
+            .contains(&format!("Location: {elsewhere}")),
+        "{}",
+        dead[0].last_response
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let methods: Vec<String> = erp.attempts().into_iter().map(|a| a.method).collect();
+    assert_eq!(methods, ["POST", "POST"], "nothing followed the redirect");
+    assert_eq!(numbers_of(&postings(&erp), "A"), [2]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_parked_key_waits_until_its_message_is_discarded() {
     let erp = Erp::start(false).await;
     erp.fail_matching("\"n\":1,", Fault::Status(500), 10);
