@@ -37,15 +37,16 @@ async fn ndjson_files_roll_by_count_and_by_age_and_hold_each_message_once() {
     for _ in 0..7 {
         hub.accept(&["A"]).await;
     }
+    // The sixth line completes the second file before the seventh is
+    // written: wait for both.
     assert!(
-        eventually(WAIT, || files(out.path()).0.len() == 2).await,
-        "two full files of three"
-    );
-    let (_, parts) = files(out.path());
-    assert_eq!(
-        parts.len(),
-        1,
-        "the seventh line waits in a hidden .part file"
+        eventually(WAIT, || {
+            let (done, parts) = files(out.path());
+            done.len() == 2 && parts.len() == 1
+        })
+        .await,
+        "two full files of three, and the seventh line waits in a hidden .part file: {:?}",
+        files(out.path())
     );
     assert!(
         eventually(WAIT, || {
