@@ -185,6 +185,8 @@ fn data_paths(registry: &Registry, deployment: &Deployment, servers: &Value) -> 
     paths
 }
 
+/// A GET on the admin listener; one that needs no credentials has no
+/// 401 or 403.
 fn admin_get(
     id: &str,
     summary: &str,
@@ -192,14 +194,18 @@ fn admin_get(
     servers: &Value,
     authenticated: bool,
 ) -> Value {
-    let mut operation = json!({
-        "tags": ["admin"], "operationId": id, "summary": summary,
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}, "503": problem("unavailable")},
-    });
-    if authenticated {
-        operation["responses"]["401"] = problem("unauthenticated");
-        operation["responses"]["403"] = problem("forbidden: operator or admin role required");
-    } else {
+    let mut operation = operations::operation(
+        id,
+        summary,
+        operations::Roles::Operator,
+        ("200", "OK", schema),
+        &[],
+    );
+    if !authenticated {
+        if let Some(responses) = operation["responses"].as_object_mut() {
+            responses.remove("401");
+            responses.remove("403");
+        }
         operation["security"] = json!([]);
     }
     json!({"servers": servers, "get": operation})

@@ -202,17 +202,13 @@ impl HttpDelivery {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(retry_after_ms);
-        let location = status
-            .is_redirection()
-            .then(|| {
-                response
-                    .headers()
-                    .get(LOCATION)?
-                    .to_str()
-                    .ok()
-                    .map(str::to_owned)
-            })
-            .flatten();
+        // A redirect is not followed: where it pointed is kept for the operator.
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .filter(|_| status.is_redirection())
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = match read_excerpt(response, self.answer_limit).await {
             Ok(body) => body,
             // The status arrived: the destination decided. A body cut off

@@ -9,7 +9,7 @@ use super::problem;
 
 /// Who may call an operation, as its 403 says.
 #[derive(Clone, Copy)]
-enum Roles {
+pub(super) enum Roles {
     /// Admin or operator.
     Operator,
     /// Admin, operator or approver.
@@ -28,9 +28,9 @@ impl Roles {
     }
 }
 
-/// One operation: its 2xx answer, then the problems every admin call can
-/// end in (401, 403, 503) and those named in `problems`.
-fn operation(
+/// One admin operation: its 2xx answer, then the problems every admin
+/// call can end in (401, 403, 503) and those named in `problems`.
+pub(super) fn operation(
     id: &str,
     summary: &str,
     roles: Roles,
@@ -42,7 +42,7 @@ fn operation(
         status: {"description": description, "content": {"application/json": {"schema": schema}}},
         "401": problem("unauthenticated"),
         "403": problem(&roles.forbidden()),
-        "503": problem("unavailable: the store or the delivery engine is not running"),
+        "503": problem("unavailable: the store (or, for deliveries and replays, the delivery engine) is not running"),
     });
     for (code, text) in problems {
         responses[*code] = problem(text);
@@ -249,7 +249,11 @@ fn delivery_paths(paths: &mut Map<String, Value>) {
         "listReplays",
         "The last 100 replay jobs",
         Roles::Operator,
-        ("200", "OK", json!({"type": "array", "items": replay_job()})),
+        (
+            "200",
+            "OK",
+            json!({"type": "object", "properties": {"items": {"type": "array", "items": replay_job()}}}),
+        ),
         &[],
     );
     paths.insert("/v1/replays".into(), json!({"get": jobs}));
