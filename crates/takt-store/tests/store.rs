@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use takt_core::audit::Tamper;
-use takt_core::store::{CommitOutcome, Store};
+use takt_core::store::{CommitOutcome, EventQuery, Store};
 
 use takt_core::audit::verify_store as verify_audit;
 use takt_store::{PostgresOptions, PostgresStore, SqliteOptions, SqliteStore};
@@ -89,6 +89,73 @@ async fn sqlite_survives_reopen_and_continues_the_chain() {
         store.commit(conformance::ingest(6)).await,
         Err(takt_core::store::StoreError::ShuttingDown)
     ));
+}
+
+/// The newest events are answered from the writer's in-memory tail; after a
+/// reopen the tail is empty and the same questions go to the file. Both
+/// must give the same answers, whatever the filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_answers_the_newest_events_from_memory_as_the_file_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("takt.db");
+    let queries = [
+        EventQuery {
+            limit: 100,
+            ..Default::default()
+        },
+        EventQuery {
+            after_seq: 10,
+            limit: 5,
+            ..Default::default()
+        },
+        EventQuery {
+            after_seq: 40,
+            limit: 5,
+            ..Default::default()
+        },
+        EventQuery {
+            interface: Some("mes1010-confirmation".into()),
+            after_seq: 3,
+            limit: 7,
+            ..Default::default()
+        },
+        EventQuery {
+            business_key: Some(("order".into(), "101".into())),
+            limit: 100,
+            ..Default::default()
+        },
+        EventQuery {
+            business_key: Some(("lot".into(), "L7".into())),
+            limit: 100,
+            ..Default::default()
+        },
+        EventQuery {
+            business_key: Some(("lot".into(), "unknown".into())),
+            limit: 100,
+            ..Default::default()
+        },
+    ];
+    let mut from_memory = Vec::new();
+    {
+        let store = open(&path);
+        for n in 0..40 {
+            store.commit(conformance::ingest(n)).await.unwrap();
+        }
+        // The second copy of event 3 stores nothing new.
+        store.commit(conformance::ingest(3)).await.unwrap();
+        for query in &queries {
+            from_memory.push(store.events(query.clone()).await.unwrap());
+        }
+        store.close();
+    }
+    let store = open(&path);
+    for (query, expected) in queries.iter().zip(&from_memory) {
+        let from_file = store.events(query.clone()).await.unwrap();
+        assert_eq!(&from_file, expected, "{query:?}");
+    }
+    assert_eq!(from_memory[0].len(), 40);
+    assert_eq!(from_memory[4].len(), 13, "orders 101: n = 1, 4, … 37");
+    store.close();
 }
 
 /// Under sustained writes the write-ahead log is checkpointed and reused, so

@@ -4,6 +4,7 @@ mod catalog;
 mod delivery;
 mod read;
 mod schema;
+mod tail;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,8 @@ pub struct SqliteStore {
     /// Connections kept for reads; extra ones opened under load are closed after use.
     reader_limit: usize,
     readers: Arc<Mutex<Vec<Connection>>>,
+    /// The newest committed events, appended by the writer.
+    tail: Arc<Mutex<tail::Tail>>,
 }
 
 impl SqliteStore {
@@ -71,9 +74,11 @@ impl SqliteStore {
             .map(|_| schema::connect(path, true))
             .collect::<Result<Vec<_>, _>>()?;
         let (jobs, receiver) = queue(options.queue_capacity);
+        let tail = Arc::new(Mutex::new(tail::Tail::default()));
+        let writer_tail = tail.clone();
         let writer = std::thread::Builder::new()
             .name("takt-sqlite-writer".into())
-            .spawn(move || writer::run(conn, receiver))
+            .spawn(move || writer::run(conn, receiver, &writer_tail))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (checkpoint_path, checkpoint_stop) = (path.to_owned(), stop.clone());
@@ -96,6 +101,7 @@ impl SqliteStore {
             checkpointer: Mutex::new(Some((stop, checkpointer))),
             reader_limit: options.readers.max(1),
             readers: Arc::new(Mutex::new(readers)),
+            tail,
         })
     }
 
@@ -214,6 +220,12 @@ impl Store for SqliteStore {
     }
 
     fn events(&self, query: EventQuery) -> BoxFuture<'_, Result<Vec<StoredEvent>, StoreError>> {
+        // The delivery workers read just behind the gateway: the newest
+        // events are answered from memory, without a query or a thread hop.
+        let newest = self.tail.lock().ok().and_then(|tail| tail.read(&query));
+        if let Some(events) = newest {
+            return Box::pin(std::future::ready(Ok(events)));
+        }
         self.read(move |c| read::events(c, &query))
     }
 
@@ -295,5 +307,57 @@ impl Store for SqliteStore {
         state: Option<ProposalState>,
     ) -> BoxFuture<'_, Result<Vec<Proposal>, StoreError>> {
         self.read(move |c| catalog::proposals(c, state))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use takt_core::store::NewEvent;
+
+    use super::*;
+
+    fn commit(n: u32) -> Commit {
+        Commit {
+            events: vec![NewEvent {
+                id: format!("id-{n}"),
+                source: "urn:test".into(),
+                contract: "mfg.test.v1".into(),
+                dataschema: "urn:takt:schema:mfg.test.v1:1.0".into(),
+                site: "1010".into(),
+                subject: String::new(),
+                partition_key: "k".into(),
+                interface: "i".into(),
+                principal: "p".into(),
+                accepted_at_ms: 1,
+                business_keys: vec![("order".into(), n.to_string())],
+                body: b"{}".to_vec(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// The writer appends what it stored to the tail before it answers, so
+    /// a reader told of a commit finds the events in memory.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_writer_keeps_what_it_stored_in_the_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default()).unwrap();
+        for n in 0..3 {
+            store.commit(commit(n)).await.unwrap();
+        }
+        // The same event again stores nothing, and adds nothing to the tail.
+        store.commit(commit(2)).await.unwrap();
+        let all = EventQuery {
+            limit: 10,
+            ..Default::default()
+        };
+        let held = store.tail.lock().unwrap().read(&all).unwrap();
+        assert_eq!(held.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        assert_eq!(
+            held,
+            store.read(move |c| read::events(c, &all)).await.unwrap()
+        );
+        store.close();
     }
 }

@@ -6,6 +6,8 @@
 //! batch), and only then answers every caller. A commit that fails answers
 //! every caller of the batch with an error: nothing was acknowledged.
 
+use std::sync::Mutex;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use takt_core::audit::{AuditDraft, AuditHead};
 use takt_core::store::{
@@ -14,15 +16,41 @@ use takt_core::store::{
 use tokio::sync::mpsc;
 
 use super::read::{head, idempotency_record};
+use super::tail::Tail;
 use super::unavailable;
 use crate::commit::{Job, all_failed, answer, known_key, next_batch_blocking};
 
 /// Runs until the queue is closed, then returns after the last batch.
-pub(super) fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(batch) = next_batch_blocking(&mut jobs) {
+pub(super) fn run(mut conn: Connection, mut jobs: mpsc::Receiver<Job>, tail: &Mutex<Tail>) {
+    while let Some(mut batch) = next_batch_blocking(&mut jobs) {
         let started = std::time::Instant::now();
         let outcomes = apply(&mut conn, &batch);
+        keep_newest(tail, &mut batch, &outcomes);
         answer(batch, outcomes, started.elapsed());
+    }
+}
+
+/// Appends the events a batch stored to the tail, before anyone is answered:
+/// whoever learns of a commit finds its events there.
+fn keep_newest(
+    tail: &Mutex<Tail>,
+    batch: &mut [Job],
+    outcomes: &[Result<CommitOutcome, StoreError>],
+) {
+    let Ok(mut tail) = tail.lock() else {
+        return;
+    };
+    for (job, outcome) in batch.iter_mut().zip(outcomes) {
+        let Ok(CommitOutcome::Committed(stored)) = outcome else {
+            continue;
+        };
+        // The commit is applied: its events are not needed any more.
+        let events = std::mem::take(&mut job.commit.events);
+        for (event, outcome) in events.into_iter().zip(stored) {
+            if let EventOutcome::Stored(seq) = outcome {
+                tail.push(*seq, event);
+            }
+        }
     }
 }
 
