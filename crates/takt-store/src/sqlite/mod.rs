@@ -2,6 +2,7 @@
 
 mod catalog;
 mod delivery;
+mod keys;
 mod read;
 mod schema;
 mod tail;
@@ -47,12 +48,21 @@ impl Default for SqliteOptions {
     }
 }
 
+/// Threads that run beside the writer until the store closes.
+struct Background {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
 /// The embedded store: one SQLite file, one writer thread doing group commit.
 pub struct SqliteStore {
     path: PathBuf,
     jobs: CommitQueue,
     writer: Mutex<Option<JoinHandle<()>>>,
-    checkpointer: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
+    /// The checkpoint and business-key index threads, and what stops them.
+    background: Mutex<Option<Background>>,
+    /// The business-key index beside the database file.
+    keys_path: PathBuf,
     /// Connections kept for reads; extra ones opened under load are closed after use.
     reader_limit: usize,
     readers: Arc<Mutex<Vec<Connection>>>,
@@ -70,35 +80,40 @@ impl SqliteStore {
         }
         let mut conn = schema::connect(path, false)?;
         schema::migrate(&mut conn)?;
+        let keys_path = keys::path_for(path);
+        let log = schema::connect(path, true)?;
+        let mut index = keys::open(&keys_path, &log)?;
         let readers = (0..options.readers.max(1))
-            .map(|_| schema::connect(path, true))
+            .map(|_| reader(path, &keys_path))
             .collect::<Result<Vec<_>, _>>()?;
         let (jobs, receiver) = queue(options.queue_capacity);
         let tail = Arc::new(Mutex::new(tail::Tail::default()));
         let writer_tail = tail.clone();
-        let writer = std::thread::Builder::new()
-            .name("takt-sqlite-writer".into())
-            .spawn(move || writer::run(conn, receiver, &writer_tail))
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        let writer = spawn("takt-sqlite-writer", move || {
+            writer::run(conn, receiver, &writer_tail)
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
         let (checkpoint_path, checkpoint_stop) = (path.to_owned(), stop.clone());
-        let checkpointer = std::thread::Builder::new()
-            .name("takt-sqlite-checkpoint".into())
-            .spawn(move || {
-                schema::checkpointer(
-                    &checkpoint_path,
-                    Duration::from_millis(100),
-                    &checkpoint_stop,
-                )
-            })
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot start the checkpoint thread: {e}"))
-            })?;
+        let checkpointer = spawn("takt-sqlite-checkpoint", move || {
+            schema::checkpointer(
+                &checkpoint_path,
+                Duration::from_millis(100),
+                &checkpoint_stop,
+            )
+        })?;
+        let index_stop = stop.clone();
+        let indexer = spawn("takt-sqlite-keys", move || {
+            keys::indexer(&mut index, &log, Duration::from_millis(100), &index_stop)
+        })?;
         Ok(Self {
             path: path.to_owned(),
             jobs,
             writer: Mutex::new(Some(writer)),
-            checkpointer: Mutex::new(Some((stop, checkpointer))),
+            background: Mutex::new(Some(Background {
+                stop,
+                threads: vec![checkpointer, indexer],
+            })),
+            keys_path,
             reader_limit: options.readers.max(1),
             readers: Arc::new(Mutex::new(readers)),
             tail,
@@ -117,11 +132,13 @@ impl SqliteStore {
         if let Some(handle) = writer {
             let _ = handle.join();
         }
-        let checkpointer = self.checkpointer.lock().ok().and_then(|mut c| c.take());
-        if let Some((stop, handle)) = checkpointer {
+        let background = self.background.lock().ok().and_then(|mut b| b.take());
+        if let Some(Background { stop, threads }) = background {
             stop.store(true, Ordering::Relaxed);
-            handle.thread().unpark();
-            let _ = handle.join();
+            for handle in threads {
+                handle.thread().unpark();
+                let _ = handle.join();
+            }
         }
     }
 
@@ -131,7 +148,7 @@ impl SqliteStore {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> BoxFuture<'_, Result<T, StoreError>> {
         let readers = self.readers.clone();
-        let path = self.path.clone();
+        let (path, keys_path) = (self.path.clone(), self.keys_path.clone());
         let limit = self.reader_limit;
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
@@ -141,7 +158,7 @@ impl SqliteStore {
                     .pop();
                 let conn = match pooled {
                     Some(conn) => conn,
-                    None => schema::connect(&path, true)?,
+                    None => reader(&path, &keys_path)?,
                 };
                 let result = f(&conn);
                 if let Ok(mut pool) = readers.lock()
@@ -155,6 +172,21 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
         })
     }
+}
+
+/// A read-only connection that sees the business-key index as `keys`.
+fn reader(path: &Path, keys_path: &Path) -> Result<Connection, StoreError> {
+    let conn = schema::connect(path, true)?;
+    keys::attach(&conn, keys_path)?;
+    Ok(conn)
+}
+
+/// Starts a named thread of the store.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| StoreError::Unavailable(format!("cannot start the thread {name}: {e}")))
 }
 
 impl Drop for SqliteStore {

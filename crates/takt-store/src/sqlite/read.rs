@@ -64,15 +64,17 @@ pub(super) fn log_head(conn: &Connection) -> Result<i64, StoreError> {
         .map_err(unavailable)
 }
 
-/// The database's pages, free ones included: what the file takes on disk
-/// (the write-ahead log is kept small by the writer's checkpoints).
+/// The database's pages, free ones included, and those of the business-key
+/// index beside it: what the files take on disk (the write-ahead logs are
+/// kept small by checkpoints).
 pub(super) fn size_bytes(conn: &Connection) -> Result<u64, StoreError> {
     let pragma = |name: &str| -> Result<i64, StoreError> {
         conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
             .map_err(unavailable)
     };
-    let bytes = pragma("page_count")?.saturating_mul(pragma("page_size")?);
-    Ok(u64::try_from(bytes).unwrap_or(0))
+    let log = pragma("main.page_count")?.saturating_mul(pragma("main.page_size")?);
+    let index = pragma("keys.page_count")?.saturating_mul(pragma("keys.page_size")?);
+    Ok(u64::try_from(log.saturating_add(index)).unwrap_or(0))
 }
 
 pub(super) fn idempotency_record(
@@ -140,19 +142,42 @@ pub(super) fn event(conn: &Connection, id: &str) -> Result<Option<StoredEvent>, 
 
 pub(super) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
     let limit = q.limit.clamp(1, MAX_PAGE) as i64;
-    let (kind, value) = q.business_key.clone().unzip();
-    let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events e
-         WHERE e.seq > ?1
-           AND (?2 IS NULL OR e.interface = ?2)
-           AND (?3 IS NULL OR EXISTS (SELECT 1 FROM event_keys k WHERE k.seq = e.seq AND k.kind = ?3 AND k.value = ?4))
-         ORDER BY e.seq LIMIT ?5"
-    );
-    let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let Some((kind, value)) = &q.business_key else {
+        let mut statement = conn
+            .prepare_cached(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events e
+                 WHERE e.seq > ?1 AND (?2 IS NULL OR e.interface = ?2)
+                 ORDER BY e.seq LIMIT ?3"
+            ))
+            .map_err(unavailable)?;
+        let rows = statement
+            .query_map(params![q.after_seq, q.interface, limit], event_row)
+            .map_err(unavailable)?;
+        return rows
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(unavailable);
+    };
+    // The index (attached as `keys`) holds the keys of the events up to
+    // where it got; the newer events' keys are read from the log.
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events e
+             WHERE e.seq IN (
+                 SELECT k.seq FROM keys.event_keys k WHERE k.kind = ?3 AND k.value = ?4 AND k.seq > ?1
+                 UNION ALL
+                 SELECT u.seq FROM events u
+                 WHERE u.seq > max(?1, (SELECT seq FROM keys.indexed WHERE id = 1))
+                   AND EXISTS (SELECT 1 FROM json_each(u.business_keys) j
+                               WHERE j.value ->> 0 = ?3 AND j.value ->> 1 = ?4))
+               AND (?2 IS NULL OR e.interface = ?2)
+             ORDER BY e.seq LIMIT ?5"
+        ))
+        .map_err(unavailable)?;
     let rows = statement
-        .query_map(params![q.after_seq, q.interface, kind, value, limit], |r| {
-            event_row(r)
-        })
+        .query_map(
+            params![q.after_seq, q.interface, kind, value, limit],
+            event_row,
+        )
         .map_err(unavailable)?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(unavailable)

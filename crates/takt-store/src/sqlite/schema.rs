@@ -9,7 +9,7 @@ use takt_core::store::StoreError;
 use super::unavailable;
 
 /// Migrations in order; a database records the versions it has applied.
-const MIGRATIONS: [(i64, &str); 6] = [
+const MIGRATIONS: [(i64, &str); 7] = [
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (
         2,
@@ -24,6 +24,10 @@ const MIGRATIONS: [(i64, &str); 6] = [
     (
         6,
         include_str!("../../migrations/sqlite/0006_delivery_due.sql"),
+    ),
+    (
+        7,
+        include_str!("../../migrations/sqlite/0007_keys_apart.sql"),
     ),
 ];
 

@@ -243,15 +243,8 @@ fn insert_event(
             .map_err(unavailable)?;
         return Ok((body == event.body).then_some(EventOutcome::AlreadyStored(seq)));
     };
+    // The keys are indexed apart (`keys.rs`), from the column above.
     *wrote = true;
-    let mut insert_key = conn
-        .prepare_cached("INSERT OR IGNORE INTO event_keys (kind, value, seq) VALUES (?1, ?2, ?3)")
-        .map_err(unavailable)?;
-    for (kind, value) in &event.business_keys {
-        insert_key
-            .execute(params![kind, value, seq])
-            .map_err(unavailable)?;
-    }
     Ok(Some(EventOutcome::Stored(seq)))
 }
 
