@@ -345,26 +345,11 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use takt_core::store::NewEvent;
-
     use super::*;
 
     fn commit(n: u32) -> Commit {
         Commit {
-            events: vec![NewEvent {
-                id: format!("id-{n}"),
-                source: "urn:test".into(),
-                contract: "mfg.test.v1".into(),
-                dataschema: "urn:takt:schema:mfg.test.v1:1.0".into(),
-                site: "1010".into(),
-                subject: String::new(),
-                partition_key: "k".into(),
-                interface: "i".into(),
-                principal: "p".into(),
-                accepted_at_ms: 1,
-                business_keys: vec![("order".into(), n.to_string())],
-                body: b"{}".to_vec(),
-            }],
+            events: vec![tail::tests::event(n.into(), "i", &n.to_string())],
             ..Default::default()
         }
     }

@@ -122,11 +122,12 @@ fn matches(query: &EventQuery, event: &NewEvent) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn event(n: i64, interface: &str, order: &str) -> NewEvent {
+    /// An event at `n` through `interface`, for `order` and lot `L1`.
+    pub(in super::super) fn event(n: i64, interface: &str, order: &str) -> NewEvent {
         NewEvent {
             id: format!("id-{n}"),
             source: "urn:test".into(),
