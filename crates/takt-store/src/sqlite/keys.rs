@@ -28,6 +28,8 @@ use super::{schema, unavailable};
 pub(super) const CHUNK: i64 = 4_096;
 /// Fewer waiting events are indexed once the oldest has waited this long.
 const AT_MOST_BEHIND: Duration = Duration::from_secs(1);
+/// After a failed step, the next try waits this long (one warning each time).
+const AFTER_FAILURE: Duration = Duration::from_secs(5);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS event_keys (
@@ -92,8 +94,13 @@ pub(super) fn indexer(
     stop: &AtomicBool,
 ) {
     let mut last = Instant::now();
+    let mut failed_at: Option<Instant> = None;
     while !stop.load(Ordering::Relaxed) {
         std::thread::park_timeout(every);
+        if failed_at.is_some_and(|at| at.elapsed() < AFTER_FAILURE) {
+            continue;
+        }
+        failed_at = None;
         loop {
             match step(index, log, last.elapsed() >= AT_MOST_BEHIND) {
                 Ok(0) => break,
@@ -104,7 +111,10 @@ pub(super) fn indexer(
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "indexing business keys failed; retrying");
+                    // Lookups stay complete meanwhile: they read the keys
+                    // of what is not indexed from the log.
+                    tracing::warn!(error = %e, "indexing business keys failed; trying again in 5 s");
+                    failed_at = Some(Instant::now());
                     break;
                 }
             }
