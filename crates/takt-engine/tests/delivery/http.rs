@@ -10,7 +10,7 @@ use takt_engine::delivery::{HttpDelivery, sign};
 use takt_model::delivery::ConnectorConfig;
 use takt_testkit::{Erp, Fault, eventually};
 
-use crate::hub::{Hub, WAIT, config, is_sorted, numbers_of, postings};
+use crate::hub::{Hub, WAIT, config, eventually_async, is_sorted, numbers_of, postings};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_arrive_in_accepted_order_while_different_keys_go_in_parallel() {
     let erp = Erp::start(false).await;
@@ -120,8 +120,12 @@ async fn refused_messages_are_dead_lettered_and_a_repeated_redrive_delivers_once
         [2],
         "dead_letter: the key goes on"
     );
+    // The key's next message may go out before the dead letter's record is committed.
+    let recorded = eventually_async(WAIT, || async {
+        hub.records(DeliveryState::DeadLettered).await.len() == 1
+    });
+    assert!(recorded.await, "the dead letter is recorded");
     let dead = hub.records(DeliveryState::DeadLettered).await;
-    assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_status, Some(422));
     assert!(
         dead[0].last_response.contains("simulated 422"),
@@ -199,8 +203,12 @@ async fn a_redirect_is_dead_lettered_with_its_location_not_followed() {
     let mut hub = Hub::new(config(&erp.url(), true, "")).await;
     hub.accept(&["A", "A"]).await;
     assert!(eventually(WAIT, || erp.effects().len() == 1).await);
+    // The key's next message may go out before the dead letter's record is committed.
+    let recorded = eventually_async(WAIT, || async {
+        hub.records(DeliveryState::DeadLettered).await.len() == 1
+    });
+    assert!(recorded.await, "the dead letter is recorded");
     let dead = hub.records(DeliveryState::DeadLettered).await;
-    assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].last_status, Some(301));
     assert!(dead[0].reason.contains("redirect"), "{}", dead[0].reason);
     assert!(
