@@ -158,6 +158,46 @@ async fn sqlite_answers_the_newest_events_from_memory_as_the_file_does() {
     store.close();
 }
 
+/// The running store indexes business keys on its own thread: a remainder
+/// smaller than a chunk is indexed within about a second, into the index
+/// file beside the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_indexes_business_keys_beside_the_log_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("takt.db");
+    let store = open(&path);
+    for n in 0..5 {
+        store.commit(conformance::ingest(n)).await.unwrap();
+    }
+    let index = rusqlite_conn(&dir.path().join("takt.keys.db"));
+    let indexed = || -> i64 {
+        index
+            .query_row("SELECT seq FROM indexed WHERE id = 1", [], |r| r.get(0))
+            .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while indexed() < 5 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(indexed(), 5, "the index thread caught up with the log");
+    let rows: i64 = index
+        .query_row(
+            "SELECT count(*) FROM event_keys WHERE kind = 'order'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 5);
+    let by_key = EventQuery {
+        business_key: Some(("lot".into(), "L3".into())),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = store.events(by_key).await.unwrap();
+    assert_eq!(found.iter().map(|e| e.seq).collect::<Vec<_>>(), [4]);
+    store.close();
+}
+
 /// Under sustained writes the write-ahead log is checkpointed and reused, so
 /// the disk it takes stays bounded (it grew without limit when only a
 /// background thread checkpointed: the log never drained while writes went on).

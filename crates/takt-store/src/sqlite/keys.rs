@@ -56,8 +56,13 @@ pub(super) fn path_for(log: &Path) -> PathBuf {
 /// Opens (creating if needed) the index beside the log `log` reads, and
 /// empties it if it does not describe that log.
 pub(super) fn open(path: &Path, log: &Connection) -> Result<Connection, StoreError> {
-    let index = schema::connect(path, false)?;
-    index.execute_batch(SCHEMA).map_err(unavailable)?;
+    let named = |e: StoreError| {
+        StoreError::Unavailable(format!("business-key index {}: {e}", path.display()))
+    };
+    let index = schema::connect(path, false).map_err(named)?;
+    index
+        .execute_batch(SCHEMA)
+        .map_err(|e| named(unavailable(e)))?;
     let (seq, event_id) = progress(&index)?;
     if seq > 0 {
         let found: Option<String> = log

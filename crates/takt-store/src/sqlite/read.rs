@@ -150,12 +150,7 @@ pub(super) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEven
                  ORDER BY e.seq LIMIT ?3"
             ))
             .map_err(unavailable)?;
-        let rows = statement
-            .query_map(params![q.after_seq, q.interface, limit], event_row)
-            .map_err(unavailable)?;
-        return rows
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(unavailable);
+        return collect_events(&mut statement, params![q.after_seq, q.interface, limit]);
     };
     // The index (attached as `keys`) holds the keys of the events up to
     // where it got; the newer events' keys are read from the log.
@@ -173,11 +168,18 @@ pub(super) fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<StoredEven
              ORDER BY e.seq LIMIT ?5"
         ))
         .map_err(unavailable)?;
+    collect_events(
+        &mut statement,
+        params![q.after_seq, q.interface, kind, value, limit],
+    )
+}
+
+fn collect_events(
+    statement: &mut rusqlite::Statement<'_>,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<StoredEvent>, StoreError> {
     let rows = statement
-        .query_map(
-            params![q.after_seq, q.interface, kind, value, limit],
-            event_row,
-        )
+        .query_map(params, event_row)
         .map_err(unavailable)?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(unavailable)
